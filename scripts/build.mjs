@@ -1,0 +1,60 @@
+// Bundles the TypeScript sources into the files that ship: dist/runtime.mjs (what `bootstrap` runs, one
+// file plus lazily loaded chunks, so a Lambda image needs no node_modules), dist/cli.mjs (the local tool)
+// and dist/api.mjs (the package's public API: python() for Node handlers).
+// `--if-stale` skips the build when every output is newer than every source file.
+import { build } from 'esbuild';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entries = {
+  runtime: 'src/runtime/main.ts',
+  cli: 'src/local/cli.ts',
+  api: 'src/api.ts',
+};
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const s = statSync(p);
+    newest = Math.max(newest, s.isDirectory() ? newestMtime(p) : s.mtimeMs);
+  }
+  return newest;
+}
+
+function isStale() {
+  const outputs = Object.keys(entries).map((n) => join(root, 'dist', `${n}.mjs`));
+  if (!outputs.every((o) => existsSync(o))) return true;
+  const oldestOut = Math.min(...outputs.map((o) => statSync(o).mtimeMs));
+  return newestMtime(join(root, 'src')) > oldestOut;
+}
+
+if (process.argv.includes('--if-stale') && !isStale()) process.exit(0);
+
+// msgpackr's "node" entry tries to load a native addon; the pure-JS entry is what we bundle.
+const require = createRequire(import.meta.url);
+const msgpackrPure = join(dirname(require.resolve('msgpackr')), '..', 'index.js');
+
+await build({
+  absWorkingDir: root,
+  entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: false,
+  legalComments: 'none',
+  alias: { msgpackr: msgpackrPure },
+  // CommonJS dependencies bundled into ESM still call require() for node builtins.
+  banner: {
+    js: "import { createRequire as __tandemCreateRequire } from 'node:module'; const require = __tandemCreateRequire(import.meta.url);",
+  },
+  chunkNames: 'chunks/[name]-[hash]',
+  logLevel: 'warning',
+});

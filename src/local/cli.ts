@@ -1,0 +1,1 @@
+console.error("tandem cli: not built yet"); process.exit(1);

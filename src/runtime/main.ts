@@ -1,0 +1,1 @@
+console.error("tandem runtime: not built yet"); process.exit(1);
