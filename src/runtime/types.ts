@@ -69,8 +69,12 @@ export type InitOutcome = { ok: true } | { ok: false; error: ErrorPost; exit: Ex
 export type InvokeOutcome =
   /** A buffered success: post the body as is. */
   | { kind: 'response'; contentType: string; body: Uint8Array }
-  /** A buffered failure: post to `/error`. */
-  | { kind: 'error'; error: ErrorPost }
+  /**
+   * A buffered failure: post to `/error`. With `exit` (the Node host after an uncaught exception or unhandled
+   * rejection, as aws-lambda-ric 3.x does), end the runtime with that status once the post is answered,
+   * without asking for another invocation.
+   */
+  | { kind: 'error'; error: ErrorPost; exit?: ExitStatus }
   /** The host streamed the response itself through `InvokeIO.openStream` and has ended that stream. */
   | { kind: 'streamed' }
   /** The process running the handler died: post nothing more, end the runtime with this status. */
