@@ -1,0 +1,323 @@
+// Runs invocations of one function on a pool of runtime processes, as Lambda runs them in execution
+// environments: a runtime is started on demand (a cold start, `Init Duration` in its REPORT), kept warm
+// between invocations, replaced after a timeout (killed with its whole process group), after it exits, and
+// after `restart()` (code changed). One invocation at a time per runtime; with `concurrency` N, up to N
+// runtimes serve in parallel and further invocations wait their turn (never refused).
+// Prints Lambda's platform lines around each invocation and keeps the invocation's log for `Tail`.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { InvocationResult } from './runtime-api-server.ts';
+import { RuntimeProcess, describeExit, type ExitInfo } from './runtime-process.ts';
+import { functionArn, type FunctionConfig } from './function-config.ts';
+import { PeakMemorySampler } from './process-tree.ts';
+import { billedMs, endLine, reportLine, startLine, timeoutLogLine } from './platform-log.ts';
+import { HEADER } from './wire.ts';
+
+export interface InvokeRequest {
+  body: Buffer;
+  /** Content type of the event; default `application/json`. */
+  contentType?: string | null;
+  requestId?: string;
+  /** Client context JSON (decoded), sent as `Lambda-Runtime-Client-Context`. */
+  clientContext?: string;
+  /** X-Ray header to pass on; default a fresh one. */
+  traceId?: string;
+}
+
+export interface InvokeListener {
+  /** The runtime took the invocation. */
+  onStart?(requestId: string): void;
+  /** A streamed response began. */
+  onStreamStart?(contentType: string | undefined): void;
+  /** A piece of a streamed response; the runtime's upload is paused until the promise settles. */
+  onChunk?(chunk: Buffer): void | Promise<void>;
+}
+
+export type Outcome = 'success' | 'error' | 'timeout';
+
+export interface InvokeReport {
+  requestId: string;
+  result: InvocationResult;
+  outcome: Outcome;
+  durationMs: number;
+  billedMs: number;
+  /** Set on a cold start. */
+  initDurationMs?: number;
+  maxMemoryUsedMb: number;
+  /** This invocation's log as Lambda would keep it: START, the function's output, END, REPORT. */
+  log: Buffer;
+}
+
+export interface SupervisorOptions {
+  config: FunctionConfig;
+  /** Runtime processes at most (default 1). */
+  concurrency?: number;
+  /** Where function logs and platform lines go (the tool's stderr). */
+  log: (chunk: Buffer | string) => void;
+  /** Lambda's init phase limit (10 s for on-demand functions). */
+  initTimeoutMs?: number;
+  /** Extra variables for every runtime (tests). */
+  extraEnv?: Record<string, string>;
+}
+
+const INIT_TIMEOUT_MS = 10_000;
+const LOG_KEEP_BYTES = 64 * 1024;
+
+class Slot {
+  runtime: RuntimeProcess | undefined;
+  busy = false;
+  stale = false;
+  capture: Buffer[] | undefined;
+  captured = 0;
+
+  record(chunk: Buffer): void {
+    if (!this.capture) return;
+    this.capture.push(chunk);
+    this.captured += chunk.length;
+    if (this.captured > LOG_KEEP_BYTES) {
+      const all = Buffer.concat(this.capture).subarray(-LOG_KEEP_BYTES / 2);
+      this.capture = [all];
+      this.captured = all.length;
+    }
+  }
+}
+
+export function errorBody(errorType: string, errorMessage: string): Buffer {
+  return Buffer.from(JSON.stringify({ errorType, errorMessage }));
+}
+
+/** Lets the runtime's pipes deliver what was written before its answer, so logs precede END. */
+const drainPipes = () => new Promise<void>((r) => setTimeout(r, 5));
+
+export class Supervisor {
+  private readonly slots: Slot[];
+  private readonly waiting: Array<(slot: Slot) => void> = [];
+  private closed = false;
+
+  constructor(private readonly options: SupervisorOptions) {
+    const n = Math.max(1, options.concurrency ?? 1);
+    this.slots = Array.from({ length: n }, () => new Slot());
+  }
+
+  get config(): FunctionConfig {
+    return this.options.config;
+  }
+
+  /** Pids of the runtimes alive right now (tests, diagnostics). */
+  get runtimePids(): number[] {
+    return this.slots.flatMap((s) => (s.runtime?.alive && s.runtime.pid !== undefined ? [s.runtime.pid] : []));
+  }
+
+  async invoke(request: InvokeRequest, listener: InvokeListener = {}): Promise<InvokeReport> {
+    if (this.closed) throw new Error('the local function is shut down');
+    const slot = await this.acquire();
+    try {
+      return await this.run(slot, request, listener);
+    } finally {
+      this.release(slot);
+    }
+  }
+
+  /** Code changed: runtimes idle now are stopped, busy ones after their invocation; the next one inits afresh. */
+  restart(): void {
+    for (const slot of this.slots) {
+      slot.stale = true;
+      if (!slot.busy) this.retire(slot);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.runtime?.stop()));
+  }
+
+  private acquire(): Promise<Slot> {
+    const free = this.slots.filter((s) => !s.busy);
+    const slot = free.find((s) => s.runtime?.alive && !s.stale) ?? free[0];
+    if (slot) {
+      slot.busy = true;
+      return Promise.resolve(slot);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(slot: Slot): void {
+    if (slot.stale) this.retire(slot);
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else slot.busy = false;
+  }
+
+  private retire(slot: Slot): void {
+    slot.runtime?.kill();
+    slot.runtime = undefined;
+    slot.stale = false;
+  }
+
+  private emit(slot: Slot, text: string | Buffer): void {
+    const chunk = typeof text === 'string' ? Buffer.from(text) : text;
+    slot.record(chunk);
+    this.options.log(chunk);
+  }
+
+  private async run(slot: Slot, request: InvokeRequest, listener: InvokeListener): Promise<InvokeReport> {
+    const { config } = this.options;
+    const requestId = request.requestId ?? randomUUID();
+    slot.capture = [];
+    slot.captured = 0;
+
+    let cold = false;
+    if (!slot.runtime?.alive) {
+      cold = true;
+      let started: RuntimeProcess | undefined;
+      started = await RuntimeProcess.start(
+        config,
+        (chunk) => {
+          if (started && slot.runtime === started) this.emit(slot, chunk);
+          else this.options.log(chunk);
+        },
+        this.options.extraEnv,
+      );
+      slot.runtime = started;
+    }
+    const runtime: RuntimeProcess = slot.runtime!;
+    const sampler = runtime.pid !== undefined ? new PeakMemorySampler(runtime.pid).start() : undefined;
+
+    let startedAt: number | undefined;
+    let initDurationMs: number | undefined;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = config.timeoutSec * 1000;
+    const headers: Record<string, string> = {};
+    if (request.clientContext) headers[HEADER.clientContext] = request.clientContext;
+
+    const timeOut = (afterSec: number) => {
+      timedOut = true;
+      runtime.kill();
+      const message = `RequestId: ${requestId} Error: Task timed out after ${afterSec.toFixed(2)} seconds`;
+      runtime.server.settle(requestId, {
+        kind: 'error',
+        errorType: 'Sandbox.Timedout',
+        body: errorBody('Sandbox.Timedout', message),
+        source: 'platform',
+        streamed: false,
+      });
+    };
+
+    const begin = () => {
+      if (startedAt !== undefined) return;
+      startedAt = performance.now();
+      if (cold) initDurationMs = startedAt - runtime.spawnedAt;
+      this.emit(slot, startLine(requestId, config.version));
+    };
+
+    const pending = runtime.server.enqueue(
+      {
+        body: request.body,
+        contentType: request.contentType,
+        requestId,
+        timeoutMs,
+        functionArn: functionArn(config),
+        ...(request.traceId !== undefined ? { traceId: request.traceId } : {}),
+        headers,
+      },
+      {
+        onStart: (id) => {
+          begin();
+          timer = setTimeout(() => timeOut(config.timeoutSec), timeoutMs);
+          listener.onStart?.(id);
+        },
+        onStreamStart: (ct) => listener.onStreamStart?.(ct),
+        onChunk: (c) => listener.onChunk?.(c),
+      },
+    );
+
+    const initTimer = cold
+      ? setTimeout(() => {
+          if (startedAt === undefined) timeOut((this.options.initTimeoutMs ?? INIT_TIMEOUT_MS) / 1000);
+        }, this.options.initTimeoutMs ?? INIT_TIMEOUT_MS)
+      : undefined;
+
+    void runtime.exited.then((info) => {
+      if (timedOut) return;
+      runtime.server.settle(requestId, exitResult(requestId, info, config.bootstrap[0] ?? 'bootstrap'));
+    });
+
+    const result = await pending.result;
+    const endedAt = performance.now();
+    clearTimeout(timer);
+    clearTimeout(initTimer);
+    if (startedAt === undefined) {
+      // Never reached the handler (init failed or timed out): the whole wait was init.
+      if (cold) initDurationMs = endedAt - runtime.spawnedAt;
+      startedAt = endedAt;
+      this.emit(slot, startLine(requestId, config.version));
+    }
+    const maxMemoryUsedMb = sampler?.stop() ?? 0;
+    await drainPipes();
+
+    let outcome: Outcome = result.kind === 'response' ? 'success' : 'error';
+    if (timedOut) {
+      outcome = 'timeout';
+      this.emit(slot, timeoutLogLine(requestId, config.timeoutSec));
+    } else if (result.kind === 'error' && result.source === 'platform') {
+      const doc = safeJson(result.body);
+      if (doc?.errorMessage) this.emit(slot, `${doc.errorMessage}\n${result.errorType}\n`);
+    }
+    const durationMs = timedOut ? Math.max(timeoutMs, endedAt - startedAt) : endedAt - startedAt;
+    const platformFailure = result.kind === 'error' && (result.source === 'platform' || result.source === 'init');
+    this.emit(slot, endLine(requestId));
+    this.emit(
+      slot,
+      reportLine({
+        requestId,
+        durationMs,
+        billedMs: billedMs(durationMs, initDurationMs),
+        memorySizeMb: config.memoryMb,
+        maxMemoryUsedMb,
+        ...(initDurationMs !== undefined ? { initDurationMs } : {}),
+        ...(timedOut ? { status: 'timeout' as const } : platformFailure ? { status: 'error' as const, errorType: result.errorType } : {}),
+      }),
+    );
+    const log = Buffer.concat(slot.capture ?? []);
+    slot.capture = undefined;
+    if (!runtime.alive || timedOut || (result.kind === 'error' && result.source === 'init')) {
+      // A runtime that failed init, timed out or died is never reused: the next invocation inits afresh.
+      runtime.kill();
+      if (slot.runtime === runtime) slot.runtime = undefined;
+    }
+    return {
+      requestId,
+      result,
+      outcome,
+      durationMs,
+      billedMs: billedMs(durationMs, initDurationMs),
+      ...(initDurationMs !== undefined ? { initDurationMs } : {}),
+      maxMemoryUsedMb,
+      log,
+    };
+  }
+}
+
+function safeJson(body: Buffer): { errorMessage?: string } | undefined {
+  try {
+    return JSON.parse(body.toString('utf8')) as { errorMessage?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The result Lambda gives an invocation whose runtime ended (or never started) before answering it. */
+export function exitResult(requestId: string, info: ExitInfo, command: string): InvocationResult {
+  if (info.spawnError) {
+    const type = 'Runtime.InvalidEntrypoint';
+    const message = `RequestId: ${requestId} Error: could not start the runtime ${command}: ${info.spawnError.message}`;
+    return { kind: 'error', errorType: type, body: errorBody(type, message), source: 'platform', streamed: false };
+  }
+  const type = 'Runtime.ExitError';
+  const message =
+    info.code === 0 && !info.signal
+      ? `RequestId: ${requestId} Error: Runtime exited without providing a reason`
+      : `RequestId: ${requestId} Error: Runtime exited with error: ${describeExit(info)}`;
+  return { kind: 'error', errorType: type, body: errorBody(type, message), source: 'platform', streamed: false };
+}
