@@ -1,0 +1,79 @@
+"""Finding the handler as AWS's runtime does (python-runtime.md §2.1, §2.2): sys.path order, .pth files in
+the task root, `_HANDLER` resolution and the init-phase FaultExceptions."""
+
+import os
+import sys
+
+from .errors import (
+    BUILT_IN_MODULE_CONFLICT,
+    HANDLER_NOT_FOUND,
+    IMPORT_MODULE_ERROR,
+    MALFORMED_HANDLER_NAME,
+    USER_CODE_SYNTAX_ERROR,
+    FaultException,
+)
+
+
+def setup_sys_path(task_root, runtime_dir):
+    """sys.path = [task root, /opt/python/lib/pythonX.Y/site-packages, /opt/python, <runtime dir>, …rest]
+    (the /opt entries only when PYTHONPATH is unset, as /var/runtime/bootstrap.py does)."""
+    import site
+
+    rest = [p for p in sys.path if p != runtime_dir]
+    front = [task_root]
+    opt_dirs = []
+    if not os.environ.get("PYTHONPATH"):
+        opt_dirs = ["/opt/python/lib/python%d.%d/site-packages" % sys.version_info[:2], "/opt/python"]
+        front += opt_dirs
+    sys.path[:] = front + [runtime_dir] + rest
+    site.addsitedir(task_root)
+    for d in opt_dirs:
+        if os.path.isdir(d):
+            site.addsitedir(d)
+    if not os.environ.get("PYTHONPATH"):
+        os.environ["PYTHONPATH"] = runtime_dir
+
+
+def handler_name():
+    """The handler string from _HANDLER (an optional `python:` prefix removed); None when unset."""
+    name = os.environ.get("_HANDLER")
+    if name is None:
+        return None
+    if name.startswith("python:"):
+        name = name[len("python:") :]
+    return name
+
+
+def get_handler(handler):
+    """Import the handler's module and return the attribute (not checked for being callable)."""
+    try:
+        (modname, fname) = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise FaultException(MALFORMED_HANDLER_NAME, "Bad handler '{}': {}".format(handler, str(e)), None)
+    m = import_handler_module(modname)
+    try:
+        return getattr(m, fname)
+    except AttributeError:
+        raise FaultException(
+            HANDLER_NOT_FOUND, "Handler '{}' missing on module '{}'".format(fname, modname), None
+        )
+
+
+def import_handler_module(modname):
+    import importlib
+
+    try:
+        if modname.split(".")[0] in sys.builtin_module_names:
+            raise FaultException(
+                BUILT_IN_MODULE_CONFLICT,
+                "Cannot use built-in module {} as a handler module".format(modname),
+                None,
+            )
+        return importlib.import_module(modname.replace("/", "."))
+    except ImportError as e:
+        raise FaultException(IMPORT_MODULE_ERROR, "Unable to import module '{}': {}".format(modname, str(e)), None)
+    except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
+        raise FaultException(
+            USER_CODE_SYNTAX_ERROR, "Syntax error in module '{}': {}".format(modname, str(e)), trace
+        )

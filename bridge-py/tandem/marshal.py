@@ -1,0 +1,101 @@
+"""JSON in and out, as AWS's runtime does it (python-runtime.md §5).
+
+simplejson with AWS's Encoder when simplejson is importable; otherwise a byte-identical emulation built on
+the stdlib `json` module (same output, same error messages). Imported lazily: only the first invoke pays.
+"""
+
+import os
+import sys
+
+from .errors import FaultException, MARSHAL_ERROR, UNMARSHAL_ERROR
+
+_loads = None
+_dumps = None
+
+
+def _ensure_ascii():
+    env = os.environ.get("AWS_EXECUTION_ENV") or ""
+    prefix = "AWS_Lambda_python3."
+    if env.startswith(prefix):
+        try:
+            return int(env[len(prefix) :]) < 12
+        except ValueError:
+            pass
+    return sys.version_info < (3, 12)
+
+
+def _setup():
+    global _loads, _dumps
+    ensure_ascii = _ensure_ascii()
+    if os.environ.get("TANDEM_NO_SIMPLEJSON") != "1":
+        try:
+            import simplejson
+        except ImportError:
+            simplejson = None
+    else:
+        simplejson = None
+    if simplejson is not None:
+        _loads, _dumps = _simplejson_codec(simplejson, ensure_ascii)
+    else:
+        from . import jsonemu
+
+        _loads = jsonemu.loads
+        _dumps = jsonemu.make_dumps(ensure_ascii)
+
+
+def _simplejson_codec(simplejson, ensure_ascii):
+    import decimal
+    import math
+
+    RawJSON = simplejson.RawJSON
+
+    class Encoder(simplejson.JSONEncoder):
+        def default(self, obj):
+            if isinstance(obj, decimal.Decimal):
+                if obj.is_nan():
+                    return math.nan
+                return RawJSON(str(obj))
+            return simplejson.JSONEncoder.default(self, obj)
+
+    def dumps(obj):
+        return Encoder(use_decimal=False, ensure_ascii=ensure_ascii, allow_nan=True).encode(obj)
+
+    return simplejson.loads, dumps
+
+
+def to_json(obj):
+    """AWS's `to_json`: used for results, error bodies and X-Ray causes."""
+    if _dumps is None:
+        _setup()
+    return _dumps(obj)
+
+
+def using_simplejson():
+    if _dumps is None:
+        _setup()
+    return _loads.__module__.startswith("simplejson")
+
+
+def unmarshal_request(body, content_type):
+    """The event: raw bytes unless the content type is exactly application/json."""
+    if content_type != "application/json":
+        return body
+    if _loads is None:
+        _setup()
+    try:
+        return _loads(body)
+    except Exception as e:
+        raise FaultException(UNMARSHAL_ERROR, "Unable to unmarshal input: {}".format(str(e)), None)
+
+
+def marshal_response(response):
+    """(body bytes, content type) for a handler's return value."""
+    if isinstance(response, bytes):
+        return response, "application/unknown"
+    if _dumps is None:
+        _setup()
+    try:
+        text = _dumps(response)
+    except Exception as e:
+        raise FaultException(MARSHAL_ERROR, "Unable to marshal response: {}".format(str(e)), None)
+    return text.encode("utf-8", "surrogatepass"), "application/json"

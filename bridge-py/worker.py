@@ -1,0 +1,43 @@
+"""tandem's Python worker: `<python> bridge-py/worker.py`, cwd = task root (see docs/protocol.md).
+
+Sends `hello` first, before importing anything it does not need, then initialises (imports the handler)
+without waiting for Node."""
+
+import os
+import sys
+
+
+def _fd(name, default):
+    value = os.environ.pop(name, None)
+    fd = int(value) if value else default
+    os.set_inheritable(fd, False)
+    return fd
+
+
+def main():
+    fd_in = _fd("TANDEM_FD_IN", 3)
+    fd_out = _fd("TANDEM_FD_OUT", 4)
+    mode = os.environ.pop("TANDEM_MODE", None) or "handler"
+    max_frame = os.environ.get("TANDEM_MAX_FRAME_BYTES")
+    bridge_dir = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and sys.path[0] == bridge_dir:
+        pass
+    elif bridge_dir not in sys.path:
+        sys.path.insert(0, bridge_dir)
+
+    from tandem import frames
+
+    max_frame = int(max_frame) if max_frame else frames.MAX_FRAME_BYTES
+    v = sys.version_info
+    hello = frames.encode_frame(
+        {"t": "hello", "v": frames.PROTOCOL_VERSION, "pid": os.getpid(), "python": "%d.%d.%d" % v[:3]}
+    )
+    frames.FrameWriter(fd_out).write_raw(hello)
+
+    from tandem.main import run
+
+    run(fd_in, fd_out, mode, max_frame, bridge_dir)
+
+
+if __name__ == "__main__":
+    main()
