@@ -55,11 +55,6 @@ function nodeModulesAbove(dir: string): string[] {
   }
 }
 
-beforeAll(() => {
-  // The image's bundle stage runs `npm run build`; here the repo's dist/ stands in for its output.
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
-});
-
 describe('.dockerignore', () => {
   it('keeps every build-context file the Dockerfiles copy, in every stage', () => {
     for (const file of ['Dockerfile.al2', 'Dockerfile.al2023']) {
@@ -92,6 +87,8 @@ describe.each(['Dockerfile.al2', 'Dockerfile.al2023'])('%s laid out in a temp fo
   let output = '';
 
   beforeAll(async () => {
+    // The image's bundle stage runs `npm run build`; here the repo's dist/ stands in for its output.
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
     root = mkdtempSync(join(tmpdir(), 'tandem-image-'));
     server = await RuntimeApiServer.start();
   });
