@@ -65,7 +65,7 @@ def _translate(e, doc):
         j = pos - 1
         while j >= 0 and doc[j] in " \t\n\r":
             j -= 1
-        if j >= 0 and doc[j] == "{":
+        if j >= 0 and doc[j] == "{" and pos >= len(doc):
             msg = "Expecting property name enclosed in double quotes or '}'"
     elif msg == "Invalid control character at":
         msg = "Invalid control character %r at" % (doc[pos],)
@@ -95,6 +95,14 @@ def loads(body):
 
 
 _INF = float("inf")
+_HEAPTYPE = 1 << 9
+
+
+def _tp_name(t):
+    """The C-level type name simplejson's speedups print: `decimal.Decimal` for a C type, `Foo` for a class."""
+    if t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
+        return t.__name__
+    return "%s.%s" % (t.__module__, t.__name__)
 
 
 def make_dumps(ensure_ascii):
@@ -129,7 +137,7 @@ def make_dumps(ensure_ascii):
             return "null"
         if isinstance(key, int):
             return int_repr(key)
-        raise TypeError("keys must be str, int, float, bool or None, not %s" % key.__class__.__name__)
+        raise TypeError("keys must be str, int, float, bool or None, not %s" % _tp_name(type(key)))
 
     def default(o):
         if isinstance(o, Decimal):
