@@ -96,6 +96,11 @@ function spawnSyncText(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** `major.minor` of an interpreter. */
+export function pythonVersion(python: string): string {
+  return spawnSyncText(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']).trim();
+}
+
 /** Does `python` import `module`? */
 export function pythonHas(python: string, module: string): boolean {
   try {
