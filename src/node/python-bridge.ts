@@ -1,0 +1,39 @@
+// Python calls for Node handlers inside the runtime, with nothing to install: `globalThis.tandem.python` and
+// `globalThis.tandem.PythonError`, backed by the runtime's Python pool (started on the first call only). The
+// `tandem-lambda` package finds the same caller through a global symbol, so `import { python } from
+// 'tandem-lambda'` in a handler uses the runtime's pool too. A call in flight counts as pending user work
+// (a callback handler waiting for an empty event loop waits for it).
+import type { UserEventLoop } from './event-loop.ts';
+import { makePython, PythonError, type PythonCaller } from './python-call.ts';
+
+export type { PythonCaller } from './python-call.ts';
+
+/** Where the runtime publishes its caller for the `tandem-lambda` package. */
+export const RUNTIME_CALLER = Symbol.for('tandem.runtime.pythonCaller');
+
+export function installPythonGlobal(loop: UserEventLoop, getPool: (() => PythonCaller) | undefined): void {
+  let pool: PythonCaller | undefined;
+  const caller: PythonCaller = {
+    call(fn, body, context) {
+      if (!getPool) {
+        return Promise.reject(new Error('tandem: this runtime was started without a Python pool, so python() cannot be used'));
+      }
+      const release = loop.hold();
+      let p: Promise<Awaited<ReturnType<PythonCaller['call']>>>;
+      try {
+        // The pool's processes and pipes are the runtime's, not the user's, whoever starts them.
+        p = loop.runAsRuntime(() => {
+          pool ??= getPool();
+          return pool.call(fn, body, context);
+        });
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      p.then(release, release);
+      return p;
+    },
+  };
+  const g = globalThis as Record<string | symbol, unknown>;
+  g[RUNTIME_CALLER] = caller;
+  g['tandem'] = Object.freeze({ python: makePython(() => caller), PythonError });
+}
