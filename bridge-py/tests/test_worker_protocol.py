@@ -1,0 +1,290 @@
+"""The worker protocol through a real worker process: handshake, fds, init outcomes, invokes, exits,
+protocol errors (docs/protocol.md)."""
+
+import json
+import os
+import unittest
+
+from .helpers import TaskRoot
+from .workerproc import Worker, base_env, handshake, invoke_msg
+from tandem import frames
+
+HANDLER = """
+import os, sys
+
+def lambda_handler(event, context):
+    return {
+        "event": event,
+        "env_fds": [k for k in os.environ if k.startswith("TANDEM_FD")],
+        "mode": os.environ.get("TANDEM_MODE"),
+        "stdout_type": type(sys.stdout).__name__,
+        "stderr_type": type(sys.stderr).__name__,
+        "path0": sys.path[0],
+        "rid": context.aws_request_id,
+    }
+
+def exits(event, context):
+    print("bye")
+    sys.exit(event["code"])
+
+def not_callable_target(event, context):
+    pass
+
+def one_arg(event):
+    return event
+
+not_callable = {"a": 1}
+"""
+
+FDS = """
+import os
+def lambda_handler(event, context):
+    fds = sorted(int(x) for x in os.listdir("/proc/self/fd"))
+    flags = {}
+    for fd in event["fds"]:
+        try:
+            import fcntl
+            flags[str(fd)] = bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC)
+        except OSError:
+            flags[str(fd)] = None
+    return flags
+"""
+
+
+class WorkerProtocol(unittest.TestCase):
+    maxDiff = None
+
+    def start(self, root, handler="lambda_function.lambda_handler", env=None, **kw):
+        w = Worker(root, base_env(root, handler, env), **kw)
+        self.addCleanup(w.close)
+        return w
+
+    def test_handshake_and_invoke(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            hello, ready = handshake(w)
+            self.assertEqual("hello", hello["t"])
+            self.assertEqual(1, hello["v"])
+            self.assertEqual(w.proc.pid, hello["pid"])
+            self.assertRegex(hello["python"], r"^3\.\d+\.\d+$")
+            self.assertEqual({"t": "ready"}, ready)
+            w.send(invoke_msg("req-1", b'{"x": 1}'))
+            reply = w.recv()
+            self.assertEqual("result", reply["t"])
+            self.assertEqual("req-1", reply["id"])
+            self.assertEqual("application/json", reply["contentType"])
+            body = json.loads(reply["body"])
+            self.assertEqual({"x": 1}, body["event"])
+            self.assertEqual([], body["env_fds"])
+            self.assertEqual("Unbuffered", body["stdout_type"])
+            self.assertEqual("Unbuffered", body["stderr_type"])
+            self.assertEqual(root, body["path0"])
+            self.assertEqual("req-1", body["rid"])
+            w.close_input()
+            self.assertEqual(0, w.wait())
+
+    def test_default_fds_and_cloexec(self):
+        with TaskRoot({"lambda_function.py": FDS}) as root:
+            w = self.start(root, default_fds=True)
+            handshake(w)
+            w.send(invoke_msg("r", b'{"fds": [3, 4]}'))
+            reply = w.recv()
+            self.assertEqual("result", reply["t"], reply)
+            self.assertEqual({"3": True, "4": True}, json.loads(reply["body"]))
+            w.send({"t": "shutdown"})
+            self.assertEqual(0, w.wait())
+
+    def test_python_prefix_and_nested_handler(self):
+        files = {"pkg/mod.py": "def h(event, context):\n    return __name__\n"}
+        with TaskRoot(files) as root:
+            w = self.start(root, "python:pkg/mod.h")
+            self.assertEqual("ready", handshake(w)[1]["t"])
+            w.send(invoke_msg("r", b"{}"))
+            self.assertEqual(b'"pkg.mod"', w.recv()["body"])
+
+    def test_sys_exit_in_handler(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root, "lambda_function.exits")
+            handshake(w)
+            w.send(invoke_msg("r", b'{"code": 7}'))
+            self.assertIsNone(w.recv())
+            self.assertEqual(7, w.wait())
+            self.assertEqual(b"bye\n", w.stdout())
+
+    def test_not_callable_reports_one_runtime_frame(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            for handler, message in (
+                ("lambda_function.not_callable", "'dict' object is not callable"),
+                ("lambda_function.one_arg", "one_arg() takes 1 positional argument but 2 were given"),
+            ):
+                w = self.start(root, handler)
+                handshake(w)
+                w.send(invoke_msg("r", b"{}"))
+                reply = w.recv()
+                self.assertEqual("error", reply["t"])
+                body = json.loads(reply["body"])
+                self.assertEqual(message, body["errorMessage"])
+                self.assertEqual("TypeError", body["errorType"])
+                self.assertEqual(1, len(body["stackTrace"]))
+                xray = json.loads(reply["xrayCause"])
+                self.assertEqual(1, len(xray["exceptions"][0]["stack"]))
+
+    def test_handler_unset(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            env = base_env(root, "x")
+            del env["_HANDLER"]
+            w = Worker(root, env)
+            self.addCleanup(w.close)
+            self.assertEqual("hello", w.recv()["t"])
+            self.assertIsNone(w.recv())
+            self.assertEqual(1, w.wait())
+            self.assertIn(b"ValueError: Handler not set", w.stderr())
+
+    def test_init_error_waits_then_exits_1(self):
+        with TaskRoot({"lambda_function.py": "import nope_not_here\n"}) as root:
+            w = self.start(root)
+            _hello, outcome = handshake(w)
+            self.assertEqual("initError", outcome["t"])
+            self.assertEqual("Runtime.ImportModuleError", outcome["errorType"])
+            self.assertEqual(
+                b'{"errorMessage": "Unable to import module \'lambda_function\': No module named \'nope_not_here\'", '
+                b'"errorType": "Runtime.ImportModuleError", "requestId": "", "stackTrace": []}',
+                outcome["body"],
+            )
+            w.send({"t": "shutdown"})
+            self.assertEqual(1, w.wait())
+            out = w.stdout().decode()
+            self.assertTrue(out.startswith("[WARNING]\t"), out)
+            self.assertIn("\n[ERROR] Runtime.ImportModuleError: Unable to import module", out)
+
+    def test_calls_mode_imports_no_handler(self):
+        with TaskRoot({"mathy.py": "def add(p):\n    return p['a'] + p['b']\n"}) as root:
+            env = base_env(root, "does_not_exist.handler", {"TANDEM_MODE": "calls"})
+            w = Worker(root, env)
+            self.addCleanup(w.close)
+            self.assertEqual("ready", handshake(w)[1]["t"])
+            w.send({"t": "call", "id": "c1", "fn": "mathy.add", "body": b'{"a": 2, "b": 3}', "context": None})
+            self.assertEqual({"t": "result", "id": "c1", "contentType": "application/json", "body": b"5"}, w.recv())
+
+    # ---- protocol errors
+
+    def expect_protocol_error(self, w, text):
+        self.assertIsNone(w.recv())
+        self.assertEqual(71, w.wait())
+        self.assertIn(text, w.stderr().decode())
+        self.assertIn("tandem: worker protocol error:", w.stderr().decode())
+
+    def test_version_mismatch(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            w.recv()
+            w.send({"t": "hello", "v": 2})
+            self.assertIsNone(w.recv())
+            self.assertEqual(70, w.wait())
+            self.assertIn(b"tandem: worker protocol mismatch: worker speaks 1, runtime speaks 2", w.stderr())
+
+    def test_unknown_message_type(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            handshake(w)
+            w.send({"t": "dance"})
+            self.expect_protocol_error(w, "unknown message type 'dance'")
+
+    def test_first_frame_not_hello(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            w.recv()
+            w.send(invoke_msg("r", b"{}"))
+            self.expect_protocol_error(w, "expected a hello frame first")
+
+    def test_bad_msgpack(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            handshake(w)
+            w.send_raw(b"\x00\x00\x00\x02\xc1\x00")
+            self.expect_protocol_error(w, "unsupported msgpack byte 0xc1")
+
+    def test_not_a_map(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            handshake(w)
+            w.send_raw(b"\x00\x00\x00\x01\x90")
+            self.expect_protocol_error(w, "frame is not a msgpack map")
+
+    def test_missing_field(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            handshake(w)
+            w.send({"t": "invoke", "id": "r"})
+            self.expect_protocol_error(w, "'body' must be")
+
+    def test_oversized_frame_refused_before_reading(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root, env={"TANDEM_MAX_FRAME_BYTES": "1000"})
+            handshake(w)
+            w.send_raw((1001).to_bytes(4, "big"))  # no body follows: refused on the length alone
+            self.expect_protocol_error(w, "frame of 1001 bytes exceeds the limit of 1000 bytes")
+
+    def test_truncated_frame(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            handshake(w)
+            w.send_raw(b"\x00\x00\x00\x10\x81")
+            w.close_input()
+            self.expect_protocol_error(w, "EOF inside a frame")
+
+    def test_oversized_result_is_an_error(self):
+        files = {"lambda_function.py": "def lambda_handler(e, c):\n    return 'x' * 5000\n"}
+        with TaskRoot(files) as root:
+            w = self.start(root, env={"TANDEM_MAX_FRAME_BYTES": "8192"})
+            handshake(w)
+            w.send(invoke_msg("r", b"{}"))
+            reply = w.recv()
+            self.assertEqual("error", reply["t"])
+            self.assertEqual("Function.ResponseSizeTooLarge", reply["errorType"])
+            self.assertEqual([], json.loads(reply["body"])["stackTrace"])
+
+
+class FrameCodec(unittest.TestCase):
+    def test_roundtrip(self):
+        values = [
+            None, True, False, 0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1,
+            -1, -32, -33, -128, -129, -32768, -32769, -2**31, -2**31 - 1, -2**63,
+            1.5, -0.0, "", "a" * 31, "b" * 32, "c" * 255, "d" * 256, "e" * 65536, "\u00e9\U0001F600",
+            b"", b"x" * 255, b"y" * 256, b"z" * 65536, [], [1] * 15, [2] * 16, [3] * 65536,
+            {}, {"k%d" % i: i for i in range(15)}, {"k%d" % i: i for i in range(16)},
+            {"nested": {"a": [1, {"b": b"\x00"}]}},
+        ]
+        for v in values:
+            with self.subTest(v=repr(v)[:40]):
+                self.assertEqual(v, frames.decode(frames.encode(v)))
+
+    def test_exact_bytes(self):
+        self.assertEqual(b"\x81\xa1t\xa5hello", frames.encode({"t": "hello"}))
+        self.assertEqual(b"\xc4\x00", frames.encode(b""))
+        self.assertEqual(b"\xcf" + b"\xff" * 8, frames.encode(2**64 - 1))
+        self.assertEqual(b"\xd3\x80" + b"\x00" * 7, frames.encode(-2**63))
+        self.assertEqual(b"\x00\x00\x00\x04\x81\xa1t\xc0", frames.encode_frame({"t": None}))
+
+    def test_errors(self):
+        for data, text in (
+            (b"\x92\x01", "truncated"),
+            (b"\x01\x02", "trailing"),
+            (b"\xc1", "unsupported msgpack byte"),
+            (b"\x81\x01\x02", "key is not a string"),
+            (b"\xa2\xff\xfe", "invalid UTF-8"),
+            (b"\xdd\xff\xff\xff\xff", "truncated"),
+            (b"\xd4\x05\x00", "unsupported msgpack ext type 5"),
+        ):
+            with self.subTest(data=data):
+                with self.assertRaises(frames.ProtocolError) as cm:
+                    frames.decode(data)
+                self.assertIn(text, str(cm.exception))
+        self.assertIsNone(frames.decode(b"\xd4\x00\x00"))
+        self.assertEqual(0.5, frames.decode(b"\xca\x3f\x00\x00\x00"))
+        with self.assertRaises(ValueError):
+            frames.encode(2**64)
+
+
+if __name__ == "__main__":
+    unittest.main()
