@@ -1,7 +1,10 @@
 // Unit tests of the conformance normaliser on hand-made raw recordings, built from the shared README's own
 // examples: so the normaliser can be trusted on its own, before any runtime runs through it.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { describeDifference, firstDifference, normalise, type RawRecording, type RawRequest } from './normalise.ts';
+import { NODE_CASES_DIR, PYTHON_CASES_DIR, loadCases } from './runner.ts';
 
 const ROOT = '/tmp/conf-abc/task';
 const REAL = '/private/tmp/conf-abc/task';
@@ -406,5 +409,45 @@ describe('firstDifference', () => {
     expect(firstDifference({ a: 1 }, { a: 1, 'b-c': 2 })).toEqual({ path: '$["b-c"]', expected: '<absent>', actual: 2 });
     expect(firstDifference({ a: null }, { a: {} })).toEqual({ path: '$.a', expected: null, actual: {} });
     expect(firstDifference({ a: [1, { b: 'x' }], c: null }, { c: null, a: [1, { b: 'x' }] })).toBeNull();
+  });
+});
+
+describe('normalise is the identity on every published expectation (re-recorded as raw)', () => {
+  // A recording that already looks like its expectation must normalise to exactly that expectation: every
+  // rule must leave normalised text alone. This runs the normaliser over all real case files.
+  const sets = [PYTHON_CASES_DIR, NODE_CASES_DIR].filter((d) => existsSync(join(d, 'cases')));
+  const cases = sets.flatMap((d) => loadCases(d));
+  if (cases.length === 0) test.skip('no shared case files found (TANDEM_CONFORMANCE_ROOT)', () => {});
+  test.each(cases.map((c) => [c.name + (c.language ? ` (${c.language})` : ''), c] as const))('%s', (_, c) => {
+    const e = c.expected;
+    const posts = [...e.posts];
+    const requests: RawRequest[] = e.requests.map((line) => {
+      const [method, path] = line.split(' ') as [string, string];
+      if (method !== 'POST') return { method, path, headers: [], body: Buffer.alloc(0), trailers: null };
+      const p = posts.shift()!;
+      const headers: Array<[string, string]> = [];
+      for (const [k, v] of Object.entries(p.headers)) {
+        if (v === null) continue;
+        headers.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
+      }
+      let trailers: RawRequest['trailers'] = null;
+      if (p.trailers) {
+        trailers = Object.entries(p.trailers).map(([k, v]): [string, string] => [
+          k,
+          typeof v === 'string' ? v : Buffer.from((v as { decoded: string }).decoded).toString('base64'),
+        ]);
+      }
+      const body = p.body_base64 !== undefined ? Buffer.from(p.body_base64, 'base64') : Buffer.from(p.body!);
+      return { method, path, headers, body, trailers };
+    });
+    const rec: RawRecording = {
+      requests,
+      stdout: Buffer.from(e.stdout.join('\n')),
+      exit: e.exit.by_itself ? { byItself: true, code: e.exit.code } : { byItself: false },
+      taskRoot: ROOT,
+    };
+    const n = normalise(rec, { runtimeFramesOnly: c.runtime_frames_only === true, language: c.language });
+    const d = firstDifference(e, n);
+    if (d) expect.fail(describeDifference(d));
   });
 });

@@ -15,7 +15,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const SHARED_ROOT = process.env.TANDEM_CONFORMANCE_ROOT ?? resolve(REPO_ROOT, '../shared');
 export const PYTHON_CASES_DIR = join(SHARED_ROOT, 'conformance');
 export const NODE_CASES_DIR = join(SHARED_ROOT, 'conformance-node');
-export const BOOTSTRAP = join(REPO_ROOT, 'bootstrap');
+/** The runtime under test: `$TANDEM_CONFORMANCE_BOOTSTRAP` (absolute), else `<repo>/bootstrap`. */
+export const BOOTSTRAP = process.env.TANDEM_CONFORMANCE_BOOTSTRAP ?? join(REPO_ROOT, 'bootstrap');
 
 // The README's fixed values.
 export const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:conformance-fn';
