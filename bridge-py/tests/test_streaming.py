@@ -1,0 +1,159 @@
+"""Streaming responses through a real worker: generators, iterators, async generators, StreamingResponse,
+errors before and after the first chunk, chunk splitting (docs/streaming-python.md)."""
+
+import json
+import unittest
+
+from .helpers import TaskRoot
+from .workerproc import Worker, base_env, handshake, invoke_msg
+
+HANDLERS = """
+import asyncio
+import tandem
+
+def gen(event, context):
+    yield "hello "
+    yield b"world"
+    yield ""
+    yield "\\u00e9"
+
+def iterator(event, context):
+    return iter([b"a", b"b"])
+
+async def agen_body():
+    for i in range(3):
+        await asyncio.sleep(0)
+        yield "t%d " % i
+
+def agen(event, context):
+    return agen_body()
+
+def http(event, context):
+    return tandem.StreamingResponse(
+        (w for w in ["one ", "two"]),
+        status_code=201,
+        headers={"x-custom": "yes"},
+        cookies=["a=1"],
+        content_type="text/plain",
+    )
+
+def plain_ct(event, context):
+    return tandem.StreamingResponse([b"x"], content_type="text/event-stream")
+
+def single(event, context):
+    return tandem.StreamingResponse("whole body", status_code=200)
+
+def fails_first(event, context):
+    raise_it = True
+    if raise_it:
+        raise ValueError("before any chunk")
+    yield b"never"
+
+def fails_later(event, context):
+    yield b"partial;"
+    raise RuntimeError("mid-stream failure")
+
+def bad_item(event, context):
+    yield 5
+
+def big(event, context):
+    yield b"x" * (2 * 1024 * 1024 + 10)
+
+def not_streamed(event, context):
+    return {"a": (1, 2)}
+"""
+
+
+class Streaming(unittest.TestCase):
+    maxDiff = None
+
+    def run_handler(self, name):
+        with TaskRoot({"lambda_function.py": HANDLERS}) as root:
+            w = Worker(root, base_env(root, "lambda_function." + name))
+            self.addCleanup(w.close)
+            self.assertEqual("ready", handshake(w)[1]["t"])
+            w.send(invoke_msg("s1", b"{}"))
+            msgs = []
+            while True:
+                m = w.recv()
+                self.assertIsNotNone(m)
+                msgs.append(m)
+                if m["t"] in ("streamEnd", "streamError", "result", "error"):
+                    break
+            w.close_input()
+            self.assertEqual(0, w.wait())
+            return msgs, w.stdout().decode()
+
+    def data(self, msgs):
+        return b"".join(m["data"] for m in msgs if m["t"] == "chunk")
+
+    def test_generator(self):
+        msgs, _ = self.run_handler("gen")
+        self.assertEqual({"t": "streamStart", "id": "s1", "contentType": "application/octet-stream"}, msgs[0])
+        self.assertEqual(["chunk"] * 3, [m["t"] for m in msgs[1:-1]])  # the empty item is skipped
+        self.assertEqual("hello world\u00e9".encode(), self.data(msgs))
+        self.assertEqual({"t": "streamEnd", "id": "s1"}, msgs[-1])
+
+    def test_iterator_and_async_generator(self):
+        msgs, _ = self.run_handler("iterator")
+        self.assertEqual(b"ab", self.data(msgs))
+        self.assertEqual("streamEnd", msgs[-1]["t"])
+        msgs, _ = self.run_handler("agen")
+        self.assertEqual(b"t0 t1 t2 ", self.data(msgs))
+        self.assertEqual("streamEnd", msgs[-1]["t"])
+
+    def test_http_integration_prelude(self):
+        msgs, _ = self.run_handler("http")
+        self.assertEqual("application/vnd.awslambda.http-integration-response", msgs[0]["contentType"])
+        self.assertEqual(
+            b'{"statusCode":201,"headers":{"x-custom":"yes","content-type":"text/plain"},"cookies":["a=1"]}'
+            + b"\0" * 8
+            + b"one two",
+            self.data(msgs),
+        )
+        msgs, _ = self.run_handler("single")
+        self.assertEqual(b'{"statusCode":200}' + b"\0" * 8 + b"whole body", self.data(msgs))
+
+    def test_plain_content_type(self):
+        msgs, _ = self.run_handler("plain_ct")
+        self.assertEqual("text/event-stream", msgs[0]["contentType"])
+        self.assertEqual(b"x", self.data(msgs))
+
+    def test_error_before_first_chunk(self):
+        msgs, out = self.run_handler("fails_first")
+        self.assertEqual(["streamStart", "streamError"], [m["t"] for m in msgs])
+        err = msgs[-1]
+        self.assertEqual("ValueError", err["errorType"])
+        body = json.loads(err["body"])
+        self.assertEqual(["errorMessage", "errorType", "requestId", "stackTrace"], list(body))
+        self.assertEqual("before any chunk", body["errorMessage"])
+        self.assertEqual("s1", body["requestId"])
+        self.assertIn(", in fails_first\n", body["stackTrace"][0])
+        self.assertTrue(out.startswith("[ERROR] ValueError: before any chunk\rTraceback (most recent call last):\r"))
+
+    def test_error_after_first_chunk(self):
+        msgs, out = self.run_handler("fails_later")
+        self.assertEqual(["streamStart", "chunk", "streamError"], [m["t"] for m in msgs])
+        self.assertEqual(b"partial;", msgs[1]["data"])
+        body = json.loads(msgs[-1]["body"])
+        self.assertEqual("RuntimeError", body["errorType"])
+        self.assertEqual(1, len(body["stackTrace"]))
+        self.assertIn("[ERROR] RuntimeError: mid-stream failure", out)
+
+    def test_bad_item_type(self):
+        msgs, _ = self.run_handler("bad_item")
+        self.assertEqual("TypeError", msgs[-1]["errorType"])
+        self.assertEqual("a streamed response must yield bytes or str, not int", json.loads(msgs[-1]["body"])["errorMessage"])
+
+    def test_big_item_is_split(self):
+        msgs, _ = self.run_handler("big")
+        sizes = [len(m["data"]) for m in msgs if m["t"] == "chunk"]
+        self.assertEqual([1024 * 1024, 1024 * 1024, 10], sizes)
+
+    def test_tuple_result_is_not_streamed(self):
+        msgs, _ = self.run_handler("not_streamed")
+        self.assertEqual([{"t": "result", "id": "s1", "contentType": "application/json", "body": b'{"a": [1, 2]}'}], msgs)
+
+
+if __name__ == "__main__":
+    unittest.main()
