@@ -228,7 +228,8 @@ export class Supervisor {
           listener.onStart?.(id);
         },
         onStreamStart: (ct) => listener.onStreamStart?.(ct),
-        onChunk: (c) => listener.onChunk?.(c),
+        // Without onChunk the server buffers a streamed response into the result (up to 200 MB).
+        ...(listener.onChunk ? { onChunk: (c: Buffer) => listener.onChunk!(c) } : {}),
       },
     );
 

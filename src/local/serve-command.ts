@@ -1,0 +1,63 @@
+// `tandem serve` (`npm run serve`): the Invoke API and function-URL-style HTTP on a local port, backed by a
+// pool of warm runtimes; with --watch, runtimes restart when the task root changes.
+import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { Supervisor } from './supervisor.ts';
+import type { FunctionConfig } from './function-config.ts';
+import { createInvokeApiServer } from './invoke-api.ts';
+import { watchTree } from './watch.ts';
+import { ToolError } from './local-function.ts';
+
+export interface ServeCommand {
+  config: FunctionConfig;
+  host: string;
+  port: number;
+  concurrency: number;
+  watch: boolean;
+  log: (chunk: Buffer | string) => void;
+  onSupervisor?(s: Supervisor): void;
+}
+
+export interface Serving {
+  server: http.Server;
+  supervisor: Supervisor;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function runServe(cmd: ServeCommand): Promise<Serving> {
+  const supervisor = new Supervisor({ config: cmd.config, concurrency: cmd.concurrency, log: cmd.log });
+  cmd.onSupervisor?.(supervisor);
+  const server = createInvokeApiServer({ supervisor, log: (t) => cmd.log(t) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new ToolError(`port ${cmd.port} on ${cmd.host} is already in use (try --port)`) : e),
+    );
+    server.listen(cmd.port, cmd.host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  const url = `http://${host}:${a.port}`;
+  const watcher = cmd.watch
+    ? watchTree(cmd.config.taskRoot, (files) => {
+        supervisor.restart();
+        cmd.log(`tandem: ${files.join(', ')} changed: the next request starts a fresh runtime\n`);
+      })
+    : undefined;
+  cmd.log(
+    `tandem: serving ${cmd.config.handler} from ${cmd.config.taskRoot} at ${url} ` +
+      `(timeout ${cmd.config.timeoutSec} s, memory ${cmd.config.memoryMb} MB, concurrency ${cmd.concurrency}${cmd.watch ? ', watching' : ''})\n` +
+      `  curl -XPOST ${url}/2015-03-31/functions/function/invocations -d '{}'\n`,
+  );
+  return {
+    server,
+    supervisor,
+    url,
+    async close() {
+      watcher?.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await supervisor.close();
+    },
+  };
+}
