@@ -18,7 +18,7 @@ PYTHON = os.environ.get("TANDEM_TEST_PYTHON") or sys.executable
 class Worker(object):
     """Spawns worker.py with fds 3/4 as its protocol pipes; stdout/stderr captured to files."""
 
-    def __init__(self, cwd, env, python=PYTHON, default_fds=False):
+    def __init__(self, cwd, env, python=PYTHON, default_fds=False, extra_fds=()):
         import tempfile
 
         self.tmp = tempfile.TemporaryFile()
@@ -42,7 +42,7 @@ class Worker(object):
             stdin=subprocess.DEVNULL,
             stdout=self.tmp,
             stderr=self.tmp_err,
-            pass_fds=(to_worker_r, from_worker_w),
+            pass_fds=(to_worker_r, from_worker_w) + tuple(extra_fds),
             close_fds=True,
         )
         os.close(to_worker_r)
