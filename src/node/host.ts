@@ -196,7 +196,6 @@ class NodeHost implements Host {
   }
 
   private runBuffered(inv: Invocation, active: Active): void {
-    const handler = this.handler!;
     const finish = active.finish;
     const postError = (err: unknown) => {
       logError('Invoke Error', err);
@@ -257,24 +256,29 @@ class NodeHost implements Host {
         finish({ kind: 'response', contentType: JSON_TYPE, body: Buffer.from('null') });
       }
     };
-    this.armDrain(active);
 
-    try {
-      // Called without await, as 3.x does: an error thrown after an await in the handler then has no
-      // runtime frame below the handler's.
-      const result = this.loop.runAsUser(() =>
-        handler(JSON.parse(inv.body.toString('utf8')), attachEnvironmentData(callbackContext, inv, this.env), callback),
-      );
-      if (isPromise(result)) {
-        (result as Promise<unknown>).then(callbackContext.succeed, callbackContext.fail).catch(callbackContext.fail);
-      }
-    } catch (err) {
-      callback(err);
-    }
+    // The handler is called from a fresh macrotask, as a method, and without await, as 3.x calls it: its
+    // continuations then run from a native microtask checkpoint, so an error thrown after an await in the
+    // handler has no runtime frame below the handler's, and an anonymous handler's frame gets a label.
+    this.loop.runAsRuntime(() =>
+      setImmediate(() => {
+        if (this.active !== active) return;
+        try {
+          const result = this.loop.runAsUser(() =>
+            this.handler!(JSON.parse(inv.body.toString('utf8')), attachEnvironmentData(callbackContext, inv, this.env), callback),
+          );
+          if (isPromise(result)) {
+            (result as Promise<unknown>).then(callbackContext.succeed, callbackContext.fail).catch(callbackContext.fail);
+          }
+        } catch (err) {
+          callback(err);
+        }
+        this.armDrain(active);
+      }),
+    );
   }
 
   private async runStreaming(inv: Invocation, io: InvokeIO, active: Active): Promise<void> {
-    const handler = this.handler!;
     const stream = new ResponseStream((contentType: string): StreamWriter => {
       active.streamOpened = true;
       return this.loop.runAsRuntime(() => io.openStream(contentType));
@@ -297,7 +301,7 @@ class NodeHost implements Host {
     try {
       const ctx = attachEnvironmentData(streamingContext, inv, this.env);
       const event = JSON.parse(inv.body.toString('utf8'));
-      const handlerResult = this.loop.runAsUser(() => handler(event, stream, ctx));
+      const handlerResult = this.loop.runAsUser(() => this.handler!(event, stream, ctx));
       if (!isPromise(handlerResult)) {
         await fail('Streaming does not support non-async handlers.');
       } else {
