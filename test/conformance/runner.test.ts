@@ -121,6 +121,7 @@ describe.concurrent('conformance runner (fixture runtime)', () => {
     const child = Number(/child (\d+)/.exec(run.stderr)?.[1]);
     expect(child).toBeGreaterThan(0);
     expect(await waitDead(child)).toBe(true);
+    expect(run.leftovers).toEqual([]);
   });
 
   test('a runtime that ignores SIGTERM is killed; its group goes with it', async () => {
@@ -128,6 +129,13 @@ describe.concurrent('conformance runner (fixture runtime)', () => {
     expect(run.actual.exit).toEqual({ by_itself: false });
     expect(run.actual.requests).toHaveLength(3);
     const child = Number(/child (\d+)/.exec(run.stderr)?.[1]);
+    expect(await waitDead(child)).toBe(true);
+  });
+
+  test('a process the runtime started outside its group is found and killed', async () => {
+    const run = await runCase(makeCase('escape.handler'), { python, bootstrap: FIXTURE });
+    const child = Number(/child (\d+)/.exec(run.stderr)?.[1]);
+    expect(run.leftovers).toEqual([child]);
     expect(await waitDead(child)).toBe(true);
   });
 

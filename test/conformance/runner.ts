@@ -124,6 +124,30 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Processes that carry this run's LAMBDA_TASK_ROOT in their environment (the task root is unique per run):
+ * anything the runtime started outside its process group. Linux /proc only; elsewhere none are found.
+ */
+function processesOfRun(taskRoot: string): number[] {
+  const needle = Buffer.from(`\0LAMBDA_TASK_ROOT=${taskRoot}\0`);
+  const found: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return found;
+  }
+  for (const d of entries) {
+    try {
+      const env = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${d}/environ`)]);
+      if (env.includes(needle)) found.push(Number(d));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
 /** SIGKILLs every process group a run started and that may still be alive (afterAll / process exit). */
 export function killAllRuns(): void {
   for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
@@ -165,6 +189,8 @@ export interface CaseRun {
   stderr: string;
   /** Why the run ended: `exited`, `init-error`, `parked`, `no-park`, `overall`. */
   endedBy: string;
+  /** Processes of this run still alive outside its process group after the run (killed by the runner). */
+  leftovers: number[];
 }
 
 function makeTaskRoot(c: ConformanceCase): { dir: string; taskRoot: string } {
@@ -325,6 +351,14 @@ export async function runCase(c: ConformanceCase, options: RunOptions): Promise<
     await streamsClosed;
     clearTimeout(safety);
     if (proc.pid !== undefined) liveGroups.delete(proc.pid);
+    const leftovers = processesOfRun(taskRoot);
+    for (const pid of leftovers) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
 
     const info = exitInfo!;
     const raw: RawRecording = {
@@ -339,7 +373,7 @@ export async function runCase(c: ConformanceCase, options: RunOptions): Promise<
       language: c.language,
       stdlibDirPattern: options.stdlibDirPattern,
     });
-    return { actual, raw, stderr: Buffer.concat(stderr).toString('utf8'), endedBy };
+    return { actual, raw, stderr: Buffer.concat(stderr).toString('utf8'), endedBy, leftovers };
   } finally {
     if (child?.pid !== undefined) {
       killGroup(child.pid, 'SIGKILL');
@@ -367,6 +401,9 @@ export async function checkCase(c: ConformanceCase, options: RunOptions, expecte
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     return { name: c.name, pass: false, report: `${c.name}: the run failed: ${message}` };
+  }
+  if (run.leftovers.length > 0) {
+    console.warn(`conformance case ${c.name}: the runtime left processes outside its group (killed): ${run.leftovers.join(', ')}`);
   }
   const difference = firstDifference(expected, run.actual);
   if (!difference) return { name: c.name, pass: true, run };
