@@ -55,12 +55,13 @@ export function invokeCompleteEvent(doc: InvokeComplete): Buffer {
   );
 }
 
-/** Decodes a buffer of whole messages (tests, and anyone checking what serve mode sends). */
+/** Decodes the whole messages at the start of a buffer (tests, and anyone checking what serve mode sends). */
 export function decodeMessages(buf: Buffer): Array<{ headers: Record<string, string>; payload: Buffer }> {
   const out: Array<{ headers: Record<string, string>; payload: Buffer }> = [];
   let at = 0;
   while (at + 12 <= buf.length) {
     const total = buf.readUInt32BE(at);
+    if (at + total > buf.length) break; // an incomplete message: wait for more bytes
     const hlen = buf.readUInt32BE(at + 4);
     if (crc32(buf.subarray(at, at + 8)) !== buf.readUInt32BE(at + 8)) throw new Error('event stream: bad prelude CRC');
     if (crc32(buf.subarray(at, at + total - 4)) !== buf.readUInt32BE(at + total - 4)) throw new Error('event stream: bad message CRC');
