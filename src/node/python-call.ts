@@ -11,11 +11,12 @@ export interface PythonCallContext {
   tenantId?: string;
 }
 
+/** What a worker answers to a `call` (the same shape as src/python's CallOutcome). */
 export type PythonCallResult =
-  | { ok: true; contentType?: string; body: Uint8Array }
-  | { ok: false; errorType: string; body: Uint8Array };
+  | { kind: 'result'; contentType: string; body: Uint8Array }
+  | { kind: 'error'; errorType: string; body: Uint8Array };
 
-/** Whatever runs the call in a Python worker (the runtime's pool). */
+/** Whatever runs the call in a Python worker (the runtime's PythonPool). */
 export interface PythonCaller {
   call(fn: string, body: Uint8Array, context?: PythonCallContext): Promise<PythonCallResult>;
 }
@@ -115,7 +116,7 @@ export function makePython(getCaller: () => PythonCaller, env: NodeJS.ProcessEnv
         throw new TypeError(`python('${fn}'): the payload is not JSON-serialisable: ${(err as Error).message}`);
       }
       const result = await getCaller().call(fn, Buffer.from(json ?? 'null'), contextFor(options?.context, env));
-      if (!result.ok) throw decodeError(fn, result.errorType, result.body);
+      if (result.kind === 'error') throw decodeError(fn, result.errorType, result.body);
       const text = Buffer.from(result.body).toString('utf8');
       return (text === '' ? undefined : JSON.parse(text)) as Out;
     };
