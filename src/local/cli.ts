@@ -1,3 +1,4 @@
+#!/usr/bin/env -S node --
 // Entry of dist/cli.mjs (`tandem`, `npm run invoke`, `npm run serve`): dispatches the sub-commands, turns
 // bad input into a one-line error and exit status 2, and on SIGINT/SIGTERM takes every runtime down
 // (process groups) before exiting, so nothing outlives the tool.

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import type { FunctionConfig } from '../../src/local/function-config.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -66,5 +67,17 @@ export async function waitFor(cond: () => boolean, what: string, ms = 10_000): P
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Makes sure dist/cli.mjs is current (`npm test` builds first; a direct `vitest run` may not have). If the
+ * build fails because of work in progress elsewhere in the tree, an existing dist/cli.mjs is used as is.
+ */
+export function ensureCliBuilt(): void {
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], { cwd: ROOT, stdio: 'pipe' });
+  } catch (e) {
+    if (!existsSync(CLI)) throw e;
   }
 }
