@@ -1,6 +1,8 @@
 """A stdlib-only stand-in for simplejson as AWS's runtime uses it: the same bytes out, the same errors.
 
-Decoding runs the stdlib C scanner and rewrites its error messages into simplejson's wording. Encoding is
+The target is simplejson >= 3.19 (awslambdaric requires >= 3.20.1): events holding NaN/Infinity are
+rejected (`Expecting value`), escape errors use its wording and positions. Decoding runs the stdlib C
+scanner and rewrites its error messages into simplejson's wording. Encoding is
 a small walker with simplejson's rules: namedtuple/_asdict as objects, nested bytes decoded as UTF-8,
 Decimal written raw, NaN/Infinity allowed, simplejson's key coercion.
 """
@@ -9,8 +11,6 @@ import json
 from json import JSONDecodeError
 from json.decoder import WHITESPACE
 
-_decoder = json.JSONDecoder()
-_raw_decode = _decoder.raw_decode
 _ws = WHITESPACE.match
 
 
@@ -20,8 +20,39 @@ def _lc(doc, pos):
     return line, col
 
 
-class _Error(ValueError):
+class SimplejsonDecodeError(ValueError):
     pass
+
+
+_Error = SimplejsonDecodeError
+
+
+class _Constant(Exception):
+    """NaN/Infinity met: simplejson >= 3.19 rejects them by default."""
+
+
+def _reject_constant(name):
+    raise _Constant(name)
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_raw_decode = _decoder.raw_decode
+
+
+def _constant_position(doc, start):
+    """Where the first NaN/Infinity/-Infinity token outside strings begins (everything before it parsed)."""
+    i = start
+    n = len(doc)
+    while i < n:
+        c = doc[i]
+        if c == '"':
+            i += 1
+            while i < n and doc[i] != '"':
+                i += 2 if doc[i] == "\\" else 1
+        elif c == "N" or c == "I":
+            return i - 1 if i > 0 and doc[i - 1] == "-" else i
+        i += 1
+    return start
 
 
 def _simplejson_error(msg, doc, pos, end=None):
@@ -57,21 +88,35 @@ def _container_at(doc, pos):
     return stack[-1] if stack else ""
 
 
+def _prev_token(doc, pos):
+    """Index of the last non-whitespace character before pos (-1 if none)."""
+    j = pos - 1
+    while j >= 0 and doc[j] in " \t\n\r":
+        j -= 1
+    return j
+
+
 def _translate(e, doc):
     msg, pos = e.msg, e.pos
     if msg == "Expecting ',' delimiter":
         msg = "Expecting ',' delimiter or '}'" if _container_at(doc, pos) == "{" else "Expecting ',' delimiter or ']'"
     elif msg == "Expecting property name enclosed in double quotes":
-        j = pos - 1
-        while j >= 0 and doc[j] in " \t\n\r":
-            j -= 1
+        j = _prev_token(doc, pos)
         if j >= 0 and doc[j] == "{" and pos >= len(doc):
             msg = "Expecting property name enclosed in double quotes or '}'"
+        elif j >= 0 and doc[j] == "," and doc[pos : pos + 1] == "}":
+            msg, pos = "Illegal trailing comma before end of object", j
+    elif msg == "Expecting value" and doc[pos : pos + 1] == "]":
+        j = _prev_token(doc, pos)
+        if j >= 0 and doc[j] == "," and _prev_token(doc, j) >= 0 and doc[_prev_token(doc, j)] not in "[,":
+            msg, pos = "Illegal trailing comma before end of array", j
     elif msg == "Invalid control character at":
         msg = "Invalid control character %r at" % (doc[pos],)
     elif msg == "Invalid \\escape":
+        pos += 1
         msg = "Invalid \\X escape sequence %r" % (doc[pos],)
     elif msg == "Invalid \\uXXXX escape":
+        pos -= 1
         msg = "Invalid \\uXXXX escape sequence"
     return _simplejson_error(msg, doc, pos)
 
@@ -88,6 +133,8 @@ def loads(body):
         obj, end = _raw_decode(doc, idx)
     except JSONDecodeError as e:
         raise _translate(e, doc) from None
+    except _Constant:
+        raise _simplejson_error("Expecting value", doc, _constant_position(doc, idx)) from None
     end = _ws(doc, end).end()
     if end != len(doc):
         raise _simplejson_error("Extra data", doc, end, len(doc))

@@ -18,8 +18,7 @@ DEFAULT_FRAME = _TEXT_FRAME[0]
 _RESERVED = {
     "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
     "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread",
-    "threadName", "processName", "process", "taskName", "aws_request_id", "tenant_id", "_frame_type",
-    "message", "asctime",
+    "threadName", "processName", "process", "aws_request_id", "tenant_id", "_frame_type",
 }
 
 # The request id and tenant id of the current (or last) invoke: they feed the log filter.
@@ -90,7 +89,7 @@ class FramedTelemetryLogSink(object):
 
     def log(self, msg, frame_type=None):
         encoded = msg.encode("utf8")
-        ts = int(time.time() * 1000000)
+        ts = time.time_ns() // 1000
         header = (
             (frame_type or DEFAULT_FRAME).to_bytes(4, "big")
             + len(encoded).to_bytes(4, "big")
@@ -125,7 +124,10 @@ class LambdaLoggerHandlerWithFrameType(logging.Handler):
         self.log_sink = log_sink
 
     def emit(self, record):
-        self.log_sink.log(self.format(record), frame_type=getattr(record, "_frame_type", None))
+        self.log_sink.log(
+            self.format(record),
+            frame_type=getattr(record, "_frame_type", None) or _TEXT_FRAME.get(_bucket(record.levelno)),
+        )
 
 
 class LambdaLoggerFilter(logging.Filter):
@@ -139,20 +141,12 @@ def _bucket(levelno):
     return min(50, max(0, levelno)) // 10 * 10
 
 
-class TextFrameFormatter(logging.Formatter):
-    """The TEXT format; records the telemetry frame type for the record's level."""
-
-    def format(self, record):
-        record._frame_type = _TEXT_FRAME.get(_bucket(record.levelno), DEFAULT_FRAME)
-        return logging.Formatter.format(self, record)
-
-
 class JsonFormatter(logging.Formatter):
     def __init__(self):
         super().__init__(datefmt=ERROR_DATETIME_FORMAT)
         import json
 
-        self._encoder = json.JSONEncoder(ensure_ascii=False, default=str)
+        self._encoder = json.JSONEncoder(ensure_ascii=False)
 
     def format(self, record):
         import traceback
@@ -192,14 +186,12 @@ def setup(log_sink):
         handler = LambdaLoggerHandler(log_sink)
     if json_format:
         handler.setFormatter(JsonFormatter())
-    elif log_level_name:
-        handler.setFormatter(TextFrameFormatter(TEXT_FORMAT, datefmt=DATETIME_FORMAT))
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT, datefmt=DATETIME_FORMAT))
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT, DATETIME_FORMAT))
     if log_level_name in logging._nameToLevel:
         logger.setLevel(log_level_name)
-    logger.handlers = [handler]
     handler.addFilter(LambdaLoggerFilter())
+    logger.addHandler(handler)
 
 
 def _nbsp_indent(line):
