@@ -60,12 +60,13 @@ function argOf(a: Arg): [string, string | undefined] | undefined {
   return [p.getName(), p.getValue() ?? undefined];
 }
 
-export function parseDockerfile(text: string): DockerfileModel {
+/** `buildArgs` are `--build-arg` values: they replace the defaults of the ARGs that declare them. */
+export function parseDockerfile(text: string, buildArgs: Record<string, string> = {}): DockerfileModel {
   const df = DockerfileParser.parse(text);
   const globalArgs = new Map<string, string | undefined>();
   for (const a of df.getInitialARGs()) {
     const kv = argOf(a);
-    if (kv) globalArgs.set(kv[0], kv[1]);
+    if (kv) globalArgs.set(kv[0], buildArgs[kv[0]] ?? kv[1]);
   }
   const stages: Stage[] = [];
   let current: Stage | undefined;
@@ -99,7 +100,8 @@ export function parseDockerfile(text: string): DockerfileModel {
       case 'ARG': {
         const kv = argOf(ins as Arg);
         if (kv) {
-          const value = kv[1] !== undefined ? expand(kv[1], vars) : globalArgs.get(kv[0]);
+          const value =
+            buildArgs[kv[0]] ?? (kv[1] !== undefined ? expand(kv[1], vars) : globalArgs.get(kv[0]));
           current.args.set(kv[0], kv[1]);
           vars.set(kv[0], value);
         }

@@ -79,8 +79,45 @@ describe('.dockerignore', () => {
   });
 });
 
-describe.each(['Dockerfile.al2', 'Dockerfile.al2023'])('%s laid out in a temp folder', (file) => {
-  const stage = finalStage(parseDockerfile(readFileSync(join(ROOT, file), 'utf8')));
+interface ImageCase {
+  file: string;
+  buildArgs: Record<string, string>;
+  /** Checks the invocation's outcome (a response, by then). */
+  check(result: InvocationResult & { kind: 'response' }, requestId: string): void;
+}
+
+/** examples/python-hello answers with a greeting built from the event and the context. */
+function checkHello(result: InvocationResult & { kind: 'response' }, requestId: string): void {
+  expect(result.streamed).toBe(false);
+  expect(JSON.parse(result.body.toString())).toMatchObject({
+    message: 'Hello, image layout!',
+    function: 'tandem-image-layout',
+    memory_mb: 512,
+    request_id: requestId,
+    warm_invocations: 1,
+  });
+}
+
+/** examples/python-streaming streams a text after an HTTP prelude (status, headers). */
+function checkStreaming(result: InvocationResult & { kind: 'response' }): void {
+  expect(result.streamed).toBe(true);
+  expect(result.contentType).toBe('application/vnd.awslambda.http-integration-response');
+  const body = result.body.toString();
+  const separator = body.indexOf('\0'.repeat(8));
+  expect(separator).toBeGreaterThan(0);
+  expect(JSON.parse(body.slice(0, separator))).toMatchObject({ statusCode: 200 });
+  expect(body.slice(separator + 8)).toMatch(/^Streaming lets a function send its answer/);
+}
+
+const CASES: ImageCase[] = [
+  { file: 'Dockerfile.al2', buildArgs: {}, check: checkHello },
+  { file: 'Dockerfile.al2023', buildArgs: {}, check: checkHello },
+  // As template.yaml builds its streaming function.
+  { file: 'Dockerfile.al2023', buildArgs: { FUNCTION_DIR: 'examples/python-streaming' }, check: checkStreaming },
+];
+
+describe.each(CASES)('$file $buildArgs laid out in a temp folder', ({ file, buildArgs, check }) => {
+  const stage = finalStage(parseDockerfile(readFileSync(join(ROOT, file), 'utf8'), buildArgs));
   let root: string;
   let server: RuntimeApiServer;
   let child: ChildProcess | undefined;
@@ -110,7 +147,7 @@ describe.each(['Dockerfile.al2', 'Dockerfile.al2023'])('%s laid out in a temp fo
     const layout = layOut(stage, { context: ROOT, ignore: IGNORE, root, stageOutputs: STAGE_OUTPUTS });
     expect(layout.written).toContain('/var/runtime/bootstrap');
     expect(layout.written).toContain('/var/runtime/dist/runtime.mjs');
-    expect(layout.written.some((p) => p.startsWith('/var/runtime/bridge-py/'))).toBe(true);
+    expect(layout.written).toContain('/var/runtime/bridge-py/worker.py');
     expect(layout.written).toContain('/var/task/lambda_function.py');
     expect(layout.written.some((p) => p.includes('/tests/') || p.includes('__pycache__'))).toBe(false);
     expect(findNodeModules(root)).toEqual([]);
@@ -126,10 +163,10 @@ describe.each(['Dockerfile.al2', 'Dockerfile.al2023'])('%s laid out in a temp fo
       // The tools the bootstrap may call (bash, env) plus the test's node; nothing from the repository.
       PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
     });
-    const taskRoot = env.LAMBDA_TASK_ROOT!;
-    expect(taskRoot).toBe(inRoot(root, '/var/task'));
+    expect(env.LAMBDA_TASK_ROOT).toBe(inRoot(root, '/var/task'));
+    expect(env.LAMBDA_RUNTIME_DIR).toBe(inRoot(root, '/var/runtime'));
     child = spawn(inRoot(root, '/var/runtime/bootstrap'), [], {
-      cwd: taskRoot,
+      cwd: env.LAMBDA_TASK_ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -155,18 +192,19 @@ describe.each(['Dockerfile.al2', 'Dockerfile.al2023'])('%s laid out in a temp fo
         resolve({
           kind: 'error',
           errorType: 'Runtime.ExitError',
-          body: Buffer.from(`bootstrap exited (${code ?? signal}) before answering:\n${output}`),
+          body: Buffer.from(`bootstrap exited (${code ?? signal}) before answering`),
           source: 'platform',
           streamed: false,
         }),
       ),
     );
 
-    const event = { name: 'image layout' };
+    const event = { name: 'image layout', prompt: 'image layout', delay: 0 };
     const pending = server.enqueue({ body: Buffer.from(JSON.stringify(event)) });
     const result = await Promise.race([pending.result, exited]);
-    expect(result.kind, `${result.body.toString()}\n--- bootstrap output ---\n${output}`).toBe('response');
-    const answer = JSON.parse(result.body.toString()) as unknown;
-    expect(answer).toBeTruthy();
+    if (result.kind !== 'response') {
+      expect.fail(`${result.errorType}: ${result.body.toString()}\n--- bootstrap output ---\n${output}`);
+    }
+    check(result, pending.requestId);
   });
 });

@@ -81,7 +81,12 @@ describe.each(IMAGES)('$file', ({ file, base, python }) => {
   it('runs the example handler by default', () => {
     expect(last.cmd).toEqual(['lambda_function.lambda_handler']);
     expect(last.copies.some((c) => c.sources.includes('examples/python-hello/') && c.dest === '/var/task/')).toBe(true);
-    expect(last.runs.some((r) => /pip install[\s\S]*--target "\$\{LAMBDA_TASK_ROOT\}"[\s\S]*-r \/tmp\/requirements\.txt/.test(r))).toBe(true);
+    expect(last.args.get('FUNCTION_DIR')).toBe('examples/python-hello');
+    expect(
+      last.runs.some((r) =>
+        /pip install[\s\S]*--target "\$\{LAMBDA_TASK_ROOT\}" -r "\$\{LAMBDA_TASK_ROOT\}\/requirements\.txt"/.test(r),
+      ),
+    ).toBe(true);
   });
 
   it('ships bytecode for the worker and installs simplejson', () => {
@@ -170,6 +175,8 @@ describe('template.yaml', () => {
     expect(text).toMatch(/Dockerfile: Dockerfile\.al2023/);
     expect(text).toMatch(/DockerContext: \./);
     expect(text).toMatch(/InvokeMode: RESPONSE_STREAM/);
+    // The streaming function is built from the streaming example (the layout test runs that build).
+    expect(text).toMatch(/DockerBuildArgs:\n\s+FUNCTION_DIR: examples\/python-streaming\n/);
     expect(text).not.toMatch(/^\t/m);
   });
 });
