@@ -61,28 +61,45 @@ def big(event, context):
 
 def not_streamed(event, context):
     return {"a": (1, 2)}
+
+def dispatch(event, context):
+    return globals()[event["fn"]](event, context)
 """
 
 
 class Streaming(unittest.TestCase):
     maxDiff = None
 
+    @classmethod
+    def setUpClass(cls):
+        cls.root_ctx = TaskRoot({"lambda_function.py": HANDLERS})
+        root = cls.root_ctx.__enter__()
+        cls.worker = Worker(root, base_env(root, "lambda_function.dispatch"))
+        _hello, ready = handshake(cls.worker)
+        assert ready["t"] == "ready", ready
+        cls.seen_stdout = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.worker.close_input()
+        assert cls.worker.wait() == 0
+        cls.worker.close()
+        cls.root_ctx.__exit__()
+
     def run_handler(self, name):
-        with TaskRoot({"lambda_function.py": HANDLERS}) as root:
-            w = Worker(root, base_env(root, "lambda_function." + name))
-            self.addCleanup(w.close)
-            self.assertEqual("ready", handshake(w)[1]["t"])
-            w.send(invoke_msg("s1", b"{}"))
-            msgs = []
-            while True:
-                m = w.recv()
-                self.assertIsNotNone(m)
-                msgs.append(m)
-                if m["t"] in ("streamEnd", "streamError", "result", "error"):
-                    break
-            w.close_input()
-            self.assertEqual(0, w.wait())
-            return msgs, w.stdout().decode()
+        w = self.worker
+        w.send(invoke_msg("s1", json.dumps({"fn": name}).encode()))
+        msgs = []
+        while True:
+            m = w.recv()
+            self.assertIsNotNone(m)
+            msgs.append(m)
+            if m["t"] in ("streamEnd", "streamError", "result", "error"):
+                break
+        out = w.stdout()
+        new = out[Streaming.seen_stdout :]
+        Streaming.seen_stdout = len(out)
+        return msgs, new.decode()
 
     def data(self, msgs):
         return b"".join(m["data"] for m in msgs if m["t"] == "chunk")
@@ -128,6 +145,7 @@ class Streaming(unittest.TestCase):
         self.assertEqual(["errorMessage", "errorType", "requestId", "stackTrace"], list(body))
         self.assertEqual("before any chunk", body["errorMessage"])
         self.assertEqual("s1", body["requestId"])
+        self.assertEqual(1, len(body["stackTrace"]))  # the generator's own frame only
         self.assertIn(", in fails_first\n", body["stackTrace"][0])
         self.assertTrue(out.startswith("[ERROR] ValueError: before any chunk\rTraceback (most recent call last):\r"))
 
@@ -137,7 +155,8 @@ class Streaming(unittest.TestCase):
         self.assertEqual(b"partial;", msgs[1]["data"])
         body = json.loads(msgs[-1]["body"])
         self.assertEqual("RuntimeError", body["errorType"])
-        self.assertEqual(1, len(body["stackTrace"]))
+        self.assertEqual(1, len(body["stackTrace"]))  # the generator's own frame only
+        self.assertIn(", in fails_later\n", body["stackTrace"][0])
         self.assertIn("[ERROR] RuntimeError: mid-stream failure", out)
 
     def test_bad_item_type(self):
