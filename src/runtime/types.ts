@@ -64,7 +64,11 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-export type InitOutcome = { ok: true } | { ok: false; error: ErrorPost; exit: ExitStatus };
+/**
+ * `ok: false`: post `error` to `/init/error` (when given; a process that died during init posts nothing,
+ * as AWS's runtime does on `sys.exit` at import), then end the runtime with `exit`.
+ */
+export type InitOutcome = { ok: true } | { ok: false; error?: ErrorPost; exit: ExitStatus };
 
 export type InvokeOutcome =
   /** A buffered success: post the body as is. */

@@ -1,0 +1,230 @@
+// A pool of Python workers (size 1 by default; AWS_LAMBDA_MAX_CONCURRENCY later): hands each invocation or
+// call to an idle worker, queues the rest, and replaces a worker that broke the protocol, or (with more than
+// one worker, or in calls mode) one that died. With a single handler worker, a death ends the runtime
+// instead, exactly as AWS's runtime does: the invocation reports `died`, an idle death calls `onFatalDeath`.
+// In `calls` mode (a Node handler calling Python) workers are started on first use, with no handler.
+import { ENV } from '../runtime/env.ts';
+import { WorkerExitError, WorkerStartError, errorDocument, errorMessageOf } from '../runtime/errors.ts';
+import { announce, diag } from '../runtime/diag.ts';
+import type { ExitStatus, Invocation, InvokeIO, InvokeOutcome } from '../runtime/types.ts';
+import { resolveInterpreter } from './interpreter.ts';
+import { Worker, exitErrorDocument, type CallContext, type CallOutcome, type WorkerInit } from './worker.ts';
+import { spawnWorker, type WorkerProcess } from './worker-process.ts';
+import { workerScript } from './worker-script.ts';
+
+export type PoolMode = 'handler' | 'calls';
+
+export interface PoolOptions {
+  mode: PoolMode;
+  /** Number of workers (≥ 1). */
+  size: number;
+  /** The handler without prefix (handler mode). */
+  handler?: string;
+  /** The environment workers start with (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  maxFrameBytes: number;
+  shutdownGraceMs: number;
+  /** The first worker, already started by `bootstrap`. */
+  adopted?: WorkerProcess;
+  /** Starts a worker process (default: spawn the interpreter on bridge-py/worker.py). */
+  spawn?: (env: NodeJS.ProcessEnv) => WorkerProcess;
+}
+
+const WORKER_ONLY_ENV = [ENV.workerPid, ENV.workerWriteFd, ENV.workerReadFd];
+
+/** The environment a worker is spawned with. */
+export function workerEnv(base: NodeJS.ProcessEnv, mode: PoolMode, handler: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const k of WORKER_ONLY_ENV) delete env[k];
+  env[ENV.workerFdIn] = '3';
+  env[ENV.workerFdOut] = '4';
+  env[ENV.workerMode] = mode;
+  if (handler !== undefined) env[ENV.handler] = handler;
+  return env;
+}
+
+function defaultSpawn(env: NodeJS.ProcessEnv): WorkerProcess {
+  return spawnWorker({ command: resolveInterpreter(env), args: [workerScript(env)], env });
+}
+
+export class PythonPool {
+  /** Called when the only handler worker dies between invocations (the runtime should end with `status`). */
+  onFatalDeath: ((status: ExitStatus) => void) | undefined;
+  private readonly opts: PoolOptions;
+  private readonly workers = new Set<Worker>();
+  private readonly idle: Worker[] = [];
+  private readonly waiters: Array<{ resolve(w: Worker): void; reject(e: Error): void }> = [];
+  private starting = 0;
+  private closed = false;
+
+  constructor(opts: PoolOptions) {
+    if (!Number.isInteger(opts.size) || opts.size < 1) throw new RangeError(`pool size must be ≥ 1, got ${opts.size}`);
+    this.opts = opts;
+  }
+
+  get size(): number {
+    return this.opts.size;
+  }
+
+  /**
+   * Starts every worker (handler mode) and waits for their init outcomes: `ready` when all are ready,
+   * otherwise the first outcome that is not.
+   */
+  async start(): Promise<WorkerInit> {
+    const first = this.opts.adopted ? this.attach(this.opts.adopted) : undefined;
+    const starts: Array<Promise<{ worker: Worker | undefined; init: WorkerInit }>> = [];
+    if (first) starts.push(first.start().then((init) => ({ worker: first, init })));
+    while (starts.length < this.opts.size) starts.push(this.launch());
+    const results = await Promise.all(starts);
+    const bad = results.find((r) => r.init.kind !== 'ready');
+    if (bad) return bad.init;
+    for (const r of results) this.release(r.worker!);
+    return { kind: 'ready' };
+  }
+
+  /** Runs one invocation on an idle worker (waiting for one if all are busy). Never rejects. */
+  async invoke(inv: Invocation, io: InvokeIO): Promise<InvokeOutcome> {
+    let worker: Worker;
+    try {
+      worker = await this.acquire();
+    } catch (err) {
+      return { kind: 'error', error: { body: errorDocument(err, inv.requestId), contentType: 'application/json' } };
+    }
+    const outcome = await worker.invoke(inv, io);
+    if (outcome.kind === 'died') {
+      this.forget(worker);
+      if (this.opts.size === 1 && this.opts.mode === 'handler') return outcome;
+      // Several workers: report this invocation like Lambda would, and carry on with a fresh worker.
+      diag.warn('worker died during an invocation; replacing it', { requestId: inv.requestId, exit: outcome.exit });
+      this.replace();
+      return {
+        kind: 'error',
+        error: { body: exitErrorDocument(inv.requestId, outcome.exit), contentType: 'application/json', errorType: 'Runtime.ExitError' },
+      };
+    }
+    if (worker.alive) this.release(worker);
+    else {
+      // A protocol error killed it: the invocation already has its error; start a replacement.
+      this.forget(worker);
+      this.replace();
+    }
+    return outcome;
+  }
+
+  /** Calls `fn` (`pkg.module.function`) with `body` (JSON bytes). Rejects when the worker fails. */
+  async call(fn: string, body: Uint8Array, context?: CallContext): Promise<CallOutcome> {
+    const worker = await this.acquire();
+    try {
+      return await worker.call(fn, body, context);
+    } finally {
+      if (worker.alive) this.release(worker);
+      else this.forget(worker);
+    }
+  }
+
+  /** Forwards a signal to every worker. */
+  signal(sig: NodeJS.Signals): void {
+    for (const w of this.workers) w.signal(sig);
+  }
+
+  /** Stops every worker (shutdown message, then SIGKILL after the grace period). Safe to call twice. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(new WorkerExitError('the Python pool is shutting down'));
+    await Promise.all([...this.workers].map((w) => w.shutdown(this.opts.shutdownGraceMs)));
+  }
+
+  // ---- internals
+
+  private attach(proc: WorkerProcess): Worker {
+    const w = new Worker(proc, this.opts.maxFrameBytes);
+    this.workers.add(w);
+    w.onIdleDeath = (status) => this.idleDeath(w, status);
+    return w;
+  }
+
+  private async launch(): Promise<{ worker: Worker | undefined; init: WorkerInit }> {
+    const env = workerEnv(this.opts.env ?? process.env, this.opts.mode, this.opts.handler);
+    let proc: WorkerProcess;
+    try {
+      proc = (this.opts.spawn ?? defaultSpawn)(env);
+    } catch (err) {
+      const error = err instanceof WorkerStartError ? err : new WorkerStartError(errorMessageOf(err), { cause: err });
+      return { worker: undefined, init: { kind: 'failed', error, exit: { code: 1, signal: null } } };
+    }
+    const w = this.attach(proc);
+    const init = await w.start();
+    if (init.kind !== 'ready') this.forget(w);
+    return { worker: w, init };
+  }
+
+  private async acquire(): Promise<Worker> {
+    if (this.closed) throw new WorkerExitError('the Python pool is shut down');
+    for (;;) {
+      const w = this.idle.pop();
+      if (!w) break;
+      if (w.alive) return w;
+      this.forget(w);
+    }
+    if (this.opts.mode === 'calls' && this.workers.size + this.starting < this.opts.size) {
+      this.starting++;
+      try {
+        const { worker, init } = await this.launch();
+        if (init.kind === 'ready' && worker) return worker;
+        if (init.kind === 'failed') throw init.error;
+        throw new WorkerStartError(
+          init.kind === 'initError'
+            ? `the Python worker failed to start: ${init.errorType}: ${init.body.toString('utf8')}`
+            : `the Python worker exited while starting`,
+        );
+      } finally {
+        this.starting--;
+      }
+    }
+    return new Promise<Worker>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private release(w: Worker): void {
+    if (this.closed || !w.alive) return;
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(w);
+    else this.idle.push(w);
+  }
+
+  private forget(w: Worker): void {
+    this.workers.delete(w);
+    const i = this.idle.indexOf(w);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  private idleDeath(w: Worker, status: ExitStatus): void {
+    this.forget(w);
+    if (this.closed) return;
+    if (this.opts.mode === 'handler' && this.opts.size === 1) {
+      this.onFatalDeath?.(status);
+      return;
+    }
+    diag.warn('an idle worker died; replacing it', { exit: status });
+    if (this.opts.mode === 'handler') this.replace();
+  }
+
+  /** Starts a replacement handler worker in the background (calls mode starts workers on demand). */
+  private replace(): void {
+    if (this.closed) return;
+    if (this.opts.mode === 'calls') {
+      // Let a queued call start its own worker.
+      const waiter = this.waiters.shift();
+      if (waiter) this.acquire().then(waiter.resolve, waiter.reject);
+      return;
+    }
+    void this.launch().then(({ worker, init }) => {
+      if (init.kind === 'ready' && worker) this.release(worker);
+      else {
+        announce(`a replacement Python worker failed to start (${init.kind})`);
+        if (this.workers.size === 0) {
+          for (const waiter of this.waiters.splice(0)) waiter.reject(new WorkerStartError('no Python worker is left'));
+        }
+      }
+    });
+  }
+}

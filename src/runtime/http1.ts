@@ -1,0 +1,361 @@
+// The HTTP/1.1 wire for the Runtime API client: request heads, bodies (Content-Length, or chunked with
+// request trailers) and a strict incremental response parser. The parser accepts the plain HTTP/1.1 a
+// Runtime API speaks and rejects everything else with an HttpProtocolError that says what it saw: a bad
+// status line, a malformed or folded header, a bad or repeated Content-Length, a transfer-coding other than
+// chunked, a head or body over the limits, bytes after the response.
+import type { Socket } from 'node:net';
+import { HttpProtocolError } from './errors.ts';
+import { MAX_RESPONSE_BODY_BYTES, MAX_RESPONSE_HEAD_BYTES } from './wire.ts';
+
+export interface HttpResponse {
+  status: number;
+  /** Header names lower-cased; the first value of each name, trimmed. */
+  headers: Map<string, string>;
+  body: Buffer;
+  /** False when the server asked to close the connection after this response. */
+  keepAlive: boolean;
+}
+
+const CRLF = Buffer.from('\r\n');
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+/** Bodies up to this size are copied behind the head so the request leaves in one write. */
+const COALESCE_BYTES = 16 * 1024;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
+const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})(?:[ \t]*;[^\r\n]*)?$/;
+
+/** Throws unless `value` can go in a header line as is (no CR, LF or NUL). */
+export function checkHeaderValue(name: string, value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new TypeError(`invalid character in the ${name} header value`);
+  return value;
+}
+
+/** `true` when `value` can go in a header line as is. */
+export function isValidHeaderValue(value: string): boolean {
+  return !/[\r\n\0]/.test(value);
+}
+
+/**
+ * The head of a request: request line, `Host`, the given header lines (each already `Name: value\r\n`),
+ * then the blank line.
+ */
+export function requestHead(method: string, path: string, host: string, headerLines: string): string {
+  return `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n${headerLines}\r\n`;
+}
+
+/** Writes head and body; small bodies go out in the same write as the head, large ones without a copy. */
+export function writeRequest(socket: Socket, head: string, body: Uint8Array | undefined): boolean {
+  if (!body || body.length === 0) return socket.write(head, 'utf8');
+  if (body.length <= COALESCE_BYTES) {
+    const headLen = Buffer.byteLength(head, 'utf8');
+    const buf = Buffer.allocUnsafe(headLen + body.length);
+    buf.write(head, 0, 'utf8');
+    buf.set(body, headLen);
+    return socket.write(buf);
+  }
+  socket.cork();
+  socket.write(head, 'utf8');
+  const ok = socket.write(body);
+  socket.uncork();
+  return ok;
+}
+
+/** Writes one chunk of a chunked body. An empty chunk is skipped (it would end the body). */
+export function writeChunk(socket: Socket, data: Uint8Array): boolean {
+  const n = data.length;
+  if (n === 0) return true;
+  const size = `${n.toString(16)}\r\n`;
+  if (n <= 1024) {
+    const buf = Buffer.allocUnsafe(size.length + n + 2);
+    buf.write(size, 0, 'latin1');
+    buf.set(data, size.length);
+    buf[size.length + n] = 13;
+    buf[size.length + n + 1] = 10;
+    return socket.write(buf);
+  }
+  socket.cork();
+  socket.write(size, 'latin1');
+  socket.write(data);
+  const ok = socket.write(CRLF);
+  socket.uncork();
+  return ok;
+}
+
+/** Ends a chunked body, with trailer fields when given. */
+export function writeLastChunk(socket: Socket, trailers?: ReadonlyArray<readonly [string, string]>): boolean {
+  if (!trailers || trailers.length === 0) return socket.write(LAST_CHUNK);
+  let s = '0\r\n';
+  for (const [name, value] of trailers) s += `${name}: ${checkHeaderValue(name, value)}\r\n`;
+  return socket.write(`${s}\r\n`, 'utf8');
+}
+
+// Parser states.
+const HEAD = 0;
+const LENGTH = 1;
+const CHUNK_SIZE_LINE = 2;
+const CHUNK_DATA = 3;
+const CHUNK_DATA_END = 4;
+const TRAILERS = 5;
+const UNTIL_CLOSE = 6;
+const DONE = 7;
+
+/**
+ * Parses one response at a time from the bytes of a connection. `push` returns the response once it is
+ * complete (the parser is then ready for the next one); `end` is called when the peer closed the connection.
+ */
+export class ResponseParser {
+  private state = HEAD;
+  private pending: Buffer = EMPTY;
+  private status = 0;
+  private headers = new Map<string, string>();
+  private keepAlive = true;
+  private remaining = 0;
+  private parts: Buffer[] = [];
+  private bodyLen = 0;
+  private whole: Buffer | undefined;
+  private trailerBytes = 0;
+  private started = false;
+
+  constructor(
+    private readonly maxBody = MAX_RESPONSE_BODY_BYTES,
+    private readonly maxHead = MAX_RESPONSE_HEAD_BYTES,
+  ) {}
+
+  /** True once any byte of the current response has arrived. */
+  get inResponse(): boolean {
+    return this.started;
+  }
+
+  /** Feeds bytes. Returns the response when these bytes completed it. Throws HttpProtocolError. */
+  push(chunk: Buffer): HttpResponse | undefined {
+    if (chunk.length === 0) return undefined;
+    this.started = true;
+    let buf = chunk;
+    let i = 0;
+    while (i < buf.length) {
+      switch (this.state) {
+        case HEAD: {
+          if (this.pending.length > 0) {
+            buf = Buffer.concat([this.pending, buf.subarray(i)]);
+            i = 0;
+            this.pending = EMPTY;
+          }
+          const end = buf.indexOf(CRLFCRLF, i);
+          if (end < 0) {
+            if (buf.length - i > this.maxHead) throw new HttpProtocolError(`response head larger than ${this.maxHead} bytes`);
+            this.pending = Buffer.from(buf.subarray(i));
+            return undefined;
+          }
+          if (end - i > this.maxHead) throw new HttpProtocolError(`response head larger than ${this.maxHead} bytes`);
+          this.parseHead(buf.toString('utf8', i, end));
+          i = end + 4;
+          break;
+        }
+        case LENGTH: {
+          const n = Math.min(this.remaining, buf.length - i);
+          this.takeBody(buf, i, n);
+          i += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = DONE;
+          break;
+        }
+        case CHUNK_SIZE_LINE: {
+          const line = this.readLine(buf, i, 1024, 'chunk size line');
+          if (line === undefined) return undefined;
+          i = line.next;
+          buf = line.buf;
+          const m = CHUNK_SIZE.exec(line.text);
+          if (!m) throw new HttpProtocolError(`bad chunk size line ${JSON.stringify(line.text.slice(0, 80))}`);
+          const size = parseInt(m[1]!, 16);
+          if (size === 0) {
+            this.state = TRAILERS;
+            this.trailerBytes = 0;
+          } else {
+            if (this.bodyLen + size > this.maxBody) throw new HttpProtocolError(`response body larger than ${this.maxBody} bytes`);
+            this.remaining = size;
+            this.state = CHUNK_DATA;
+          }
+          break;
+        }
+        case CHUNK_DATA: {
+          const n = Math.min(this.remaining, buf.length - i);
+          this.takeBody(buf, i, n);
+          i += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = CHUNK_DATA_END;
+          break;
+        }
+        case CHUNK_DATA_END: {
+          const line = this.readLine(buf, i, 2, 'chunk terminator');
+          if (line === undefined) return undefined;
+          i = line.next;
+          buf = line.buf;
+          if (line.text !== '') throw new HttpProtocolError('chunk data not followed by CRLF');
+          this.state = CHUNK_SIZE_LINE;
+          break;
+        }
+        case TRAILERS: {
+          const line = this.readLine(buf, i, this.maxHead, 'trailer line');
+          if (line === undefined) return undefined;
+          i = line.next;
+          buf = line.buf;
+          this.trailerBytes += line.text.length + 2;
+          if (this.trailerBytes > this.maxHead) throw new HttpProtocolError(`response trailers larger than ${this.maxHead} bytes`);
+          if (line.text === '') this.state = DONE;
+          else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(line.text)) {
+            throw new HttpProtocolError(`bad trailer line ${JSON.stringify(line.text.slice(0, 80))}`);
+          }
+          break;
+        }
+        case UNTIL_CLOSE: {
+          const n = buf.length - i;
+          if (this.bodyLen + n > this.maxBody) throw new HttpProtocolError(`response body larger than ${this.maxBody} bytes`);
+          this.takeBody(buf, i, n);
+          i += n;
+          break;
+        }
+        case DONE:
+          throw new HttpProtocolError(`${buf.length - i} unexpected bytes after the response`);
+      }
+      if (this.state === DONE) {
+        if (i < buf.length) throw new HttpProtocolError(`${buf.length - i} unexpected bytes after the response`);
+        return this.complete();
+      }
+    }
+    return undefined;
+  }
+
+  /** The peer closed the connection. Returns a response that ends at close; throws if one was cut short. */
+  end(): HttpResponse | undefined {
+    if (this.state === UNTIL_CLOSE) {
+      this.keepAlive = false;
+      return this.complete();
+    }
+    if (this.started) throw new HttpProtocolError('connection closed in the middle of a response');
+    return undefined;
+  }
+
+  private complete(): HttpResponse {
+    let body: Buffer;
+    if (this.whole) body = this.whole;
+    else if (this.parts.length === 0) body = EMPTY;
+    else if (this.parts.length === 1) body = this.parts[0]!;
+    else body = Buffer.concat(this.parts, this.bodyLen);
+    const res: HttpResponse = { status: this.status, headers: this.headers, body, keepAlive: this.keepAlive };
+    this.state = HEAD;
+    this.pending = EMPTY;
+    this.headers = new Map();
+    this.parts = [];
+    this.whole = undefined;
+    this.bodyLen = 0;
+    this.remaining = 0;
+    this.keepAlive = true;
+    this.started = false;
+    return res;
+  }
+
+  private takeBody(buf: Buffer, start: number, n: number): void {
+    if (n === 0) return;
+    const piece = buf.subarray(start, start + n);
+    if (this.state === LENGTH && this.whole === undefined && this.bodyLen === 0 && n === this.remaining) {
+      // The whole body arrived in one read: keep a view, no copy.
+      this.parts.push(piece);
+    } else if (this.state === LENGTH) {
+      // A body split across reads: one buffer of the announced size, filled in place.
+      if (this.whole === undefined) this.whole = Buffer.allocUnsafe(this.bodyLen + this.remaining);
+      piece.copy(this.whole, this.bodyLen);
+    } else {
+      // Chunked or until-close: the socket hands out fresh buffers, so views are safe to keep.
+      this.parts.push(piece);
+    }
+    this.bodyLen += n;
+  }
+
+  /** Reads up to CRLF (across pushes). Returns undefined when more bytes are needed. */
+  private readLine(
+    buf: Buffer,
+    i: number,
+    max: number,
+    what: string,
+  ): { text: string; next: number; buf: Buffer } | undefined {
+    if (this.pending.length > 0) {
+      buf = Buffer.concat([this.pending, buf.subarray(i)]);
+      i = 0;
+      this.pending = EMPTY;
+    }
+    const end = buf.indexOf(CRLF, i);
+    if (end < 0) {
+      if (buf.length - i > max + 1) throw new HttpProtocolError(`${what} too long`);
+      this.pending = Buffer.from(buf.subarray(i));
+      return undefined;
+    }
+    if (end - i > max) throw new HttpProtocolError(`${what} too long`);
+    const text = buf.toString('latin1', i, end);
+    if (text.includes('\n') || text.includes('\r')) throw new HttpProtocolError(`bare CR or LF in a ${what}`);
+    return { text, next: end + 2, buf };
+  }
+
+  private parseHead(text: string): void {
+    const lines = text.split('\r\n');
+    const statusLine = lines[0]!;
+    const m = STATUS_LINE.exec(statusLine);
+    if (!m) throw new HttpProtocolError(`bad status line ${JSON.stringify(statusLine.slice(0, 80))}`);
+    const minor = m[1]!;
+    const status = Number(m[2]);
+    if (status < 200) throw new HttpProtocolError(`unexpected informational status ${status}`);
+    this.status = status;
+    let contentLength: number | undefined;
+    let chunked = false;
+    let sawTransferEncoding = false;
+    let connection = '';
+    const headers = this.headers;
+    for (let k = 1; k < lines.length; k++) {
+      const line = lines[k]!;
+      if (line.includes('\n') || line.includes('\r')) throw new HttpProtocolError('bare CR or LF in the response head');
+      if (line.length === 0) throw new HttpProtocolError('empty line inside the response head');
+      const c0 = line.charCodeAt(0);
+      if (c0 === 32 || c0 === 9) throw new HttpProtocolError('folded header line (obs-fold) in the response');
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new HttpProtocolError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
+      const rawName = line.slice(0, colon);
+      if (!TOKEN.test(rawName)) throw new HttpProtocolError(`bad header name ${JSON.stringify(rawName.slice(0, 80))}`);
+      const name = rawName.toLowerCase();
+      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      if (name === 'content-length') {
+        if (contentLength !== undefined) throw new HttpProtocolError('more than one Content-Length header');
+        if (!/^\d{1,15}$/.test(value)) throw new HttpProtocolError(`bad Content-Length ${JSON.stringify(value.slice(0, 80))}`);
+        contentLength = Number(value);
+      } else if (name === 'transfer-encoding') {
+        if (sawTransferEncoding) throw new HttpProtocolError('more than one Transfer-Encoding header');
+        sawTransferEncoding = true;
+        if (value.toLowerCase() !== 'chunked') {
+          throw new HttpProtocolError(`unsupported Transfer-Encoding ${JSON.stringify(value.slice(0, 80))}`);
+        }
+        chunked = true;
+      } else if (name === 'connection') {
+        connection = value.toLowerCase();
+      }
+      if (!headers.has(name)) headers.set(name, value);
+    }
+    if (chunked && contentLength !== undefined) throw new HttpProtocolError('both Content-Length and Transfer-Encoding');
+    this.keepAlive = minor === '1' ? !/(?:^|,)\s*close\s*(?:,|$)/.test(connection) : /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection);
+    if (status === 204 || status === 304) {
+      if (chunked || (contentLength !== undefined && contentLength !== 0)) {
+        throw new HttpProtocolError(`status ${status} with a body`);
+      }
+      this.state = DONE;
+    } else if (chunked) {
+      this.state = CHUNK_SIZE_LINE;
+    } else if (contentLength !== undefined) {
+      if (contentLength > this.maxBody) throw new HttpProtocolError(`response body larger than ${this.maxBody} bytes (Content-Length ${contentLength})`);
+      this.remaining = contentLength;
+      this.state = contentLength === 0 ? DONE : LENGTH;
+    } else {
+      this.keepAlive = false;
+      this.state = UNTIL_CLOSE;
+    }
+  }
+}

@@ -1,0 +1,229 @@
+// The Lambda Runtime API client (RuntimeApi from types.ts) on node:net: keep-alive connections with
+// TCP_NODELAY (one in single-concurrency mode), no timeout on GET /next, request ids URL-encoded, every
+// /next header read, POST headers as AWS's Python runtime sends them, and the streaming response POST
+// (chunked, declared trailers, error trailers on failure, writes that honour socket backpressure).
+// It knows nothing of hosts: it returns what the Runtime API answered and leaves policy to the loop.
+import { Connection } from './connection.ts';
+import { HttpProtocolError, RuntimeApiError, errorMessageOf } from './errors.ts';
+import { checkHeaderValue, isValidHeaderValue, requestHead, writeChunk, writeLastChunk, writeRequest, type HttpResponse } from './http1.ts';
+import type { ErrorPost, Invocation, PostOutcome, RuntimeApi, StreamWriter } from './types.ts';
+import { HEADER, LC, PATH_INIT_ERROR, PATH_INVOCATION, PATH_NEXT, STREAMING_MODE, USER_AGENT } from './wire.ts';
+
+const UA_LINE = `${HEADER.userAgent}: ${USER_AGENT}\r\n`;
+const TRAILER_LINE = `${HEADER.trailer}: ${HEADER.errorType}, ${HEADER.errorBody}\r\n`;
+const STREAM_LINES = `${HEADER.responseMode}: ${STREAMING_MODE}\r\n${HEADER.transferEncoding}: chunked\r\n${TRAILER_LINE}`;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Parses `AWS_LAMBDA_RUNTIME_API` (`host:port`, `[v6]:port`). */
+export function parseRuntimeApiAddress(address: string): { host: string; port: number; hostHeader: string } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]/\s]+)):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw new RuntimeApiError(`AWS_LAMBDA_RUNTIME_API must be host:port, got ${JSON.stringify(address)}`);
+  }
+  return { host: m[1] ?? m[2]!, port, hostHeader: address };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** Epoch ms from the deadline header; 0 when absent or not a whole number. */
+export function parseDeadline(v: string | undefined): number {
+  if (v === undefined || !/^\d{1,16}$/.test(v)) return 0;
+  return Number(v);
+}
+
+function invocationLine(inv: Invocation): string {
+  const id = inv.invocationId;
+  return id !== undefined && isValidHeaderValue(id) ? `${HEADER.invocationId}: ${id}\r\n` : '';
+}
+
+function outcome(res: HttpResponse): PostOutcome {
+  return { status: res.status, body: res.body };
+}
+
+export class RuntimeApiClient implements RuntimeApi {
+  private readonly host: string;
+  private readonly port: number;
+  private readonly hostHeader: string;
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
+  private closed = false;
+
+  constructor(address: string) {
+    const a = parseRuntimeApiAddress(address);
+    this.host = a.host;
+    this.port = a.port;
+    this.hostHeader = a.hostHeader;
+  }
+
+  /** Opens a connection ahead of the first request (overlaps the TCP handshake with init). */
+  preconnect(): void {
+    if (this.idle.length === 0 && !this.closed) this.idle.push(this.open());
+  }
+
+  async next(): Promise<Invocation> {
+    const res = await this.send('GET', PATH_NEXT, UA_LINE, undefined);
+    if (res.status !== 200) {
+      throw new RuntimeApiError(`GET /next answered ${res.status}: ${res.body.toString('utf8', 0, 512)}`, { status: res.status });
+    }
+    const h = res.headers;
+    const requestId = h.get(LC.requestId);
+    if (!requestId) throw new RuntimeApiError(`GET /next answered without ${HEADER.requestId}`, { status: res.status });
+    return {
+      requestId,
+      deadlineMs: parseDeadline(h.get(LC.deadline)),
+      functionArn: h.get(LC.functionArn) ?? '',
+      traceId: nonEmpty(h.get(LC.traceId)),
+      clientContext: nonEmpty(h.get(LC.clientContext)),
+      cognitoIdentity: nonEmpty(h.get(LC.cognitoIdentity)),
+      tenantId: nonEmpty(h.get(LC.tenantId)),
+      invocationId: nonEmpty(h.get(LC.invocationId)),
+      contentType: nonEmpty(h.get(LC.contentType)),
+      body: res.body,
+    };
+  }
+
+  async postResponse(inv: Invocation, contentType: string, body: Uint8Array): Promise<PostOutcome> {
+    const lines =
+      `${HEADER.contentType}: ${checkHeaderValue(HEADER.contentType, contentType)}\r\n` +
+      UA_LINE +
+      invocationLine(inv) +
+      `${HEADER.contentLength}: ${body.length}\r\n`;
+    return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body));
+  }
+
+  async postError(inv: Invocation, error: ErrorPost): Promise<PostOutcome> {
+    const lines = this.errorLines(error) + invocationLine(inv) + `${HEADER.contentLength}: ${error.body.length}\r\n`;
+    return outcome(await this.send('POST', this.invocationPath(inv, 'error'), lines, error.body));
+  }
+
+  async postInitError(error: ErrorPost): Promise<PostOutcome> {
+    const lines = this.errorLines(error) + `${HEADER.contentLength}: ${error.body.length}\r\n`;
+    return outcome(await this.send('POST', PATH_INIT_ERROR, lines, error.body));
+  }
+
+  openStream(inv: Invocation, contentType: string): StreamWriter {
+    const lines =
+      `${HEADER.contentType}: ${checkHeaderValue(HEADER.contentType, contentType)}\r\n` +
+      UA_LINE +
+      STREAM_LINES +
+      invocationLine(inv);
+    const conn = this.acquire();
+    const response = conn.expect();
+    writeRequest(conn.socket, requestHead('POST', this.invocationPath(inv, 'response'), this.hostHeader, lines), undefined);
+    return new ChunkedStream(conn, response, (c) => this.release(c));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.all) c.destroy();
+    this.all.clear();
+    this.idle.length = 0;
+  }
+
+  private invocationPath(inv: Invocation, what: 'response' | 'error'): string {
+    return `${PATH_INVOCATION}${encodeURIComponent(inv.requestId)}/${what}`;
+  }
+
+  private errorLines(error: ErrorPost): string {
+    let lines = '';
+    if (error.contentType !== undefined) lines += `${HEADER.contentType}: ${checkHeaderValue(HEADER.contentType, error.contentType)}\r\n`;
+    if (error.errorType !== undefined && error.errorType !== '' && isValidHeaderValue(error.errorType)) {
+      lines += `${HEADER.errorType}: ${error.errorType}\r\n`;
+    }
+    if (error.xrayCause !== undefined && error.xrayCause !== '' && isValidHeaderValue(error.xrayCause)) {
+      lines += `${HEADER.xrayCause}: ${error.xrayCause}\r\n`;
+    }
+    return lines + UA_LINE;
+  }
+
+  private open(): Connection {
+    const c = new Connection(this.host, this.port);
+    this.all.add(c);
+    c.socket.once('close', () => this.all.delete(c));
+    return c;
+  }
+
+  private acquire(): Connection {
+    if (this.closed) throw new RuntimeApiError('the Runtime API client is closed', { beforeResponse: true });
+    for (;;) {
+      const c = this.idle.pop();
+      if (!c) return this.open();
+      if (!c.closed) return c;
+    }
+  }
+
+  private release(c: Connection): void {
+    if (!c.closed && c.idle && !this.closed) this.idle.push(c);
+  }
+
+  /**
+   * One request, one answer. A request that fails on a reused connection before any byte of the answer
+   * arrived (the server closed an idle keep-alive connection) is sent once more on a fresh connection.
+   */
+  private async send(method: string, path: string, lines: string, body: Uint8Array | undefined): Promise<HttpResponse> {
+    const head = requestHead(method, path, this.hostHeader, lines);
+    for (let attempt = 0; ; attempt++) {
+      const conn = this.acquire();
+      const reused = conn.served > 0;
+      const answer = conn.expect();
+      writeRequest(conn.socket, head, body);
+      try {
+        const res = await answer;
+        this.release(conn);
+        return res;
+      } catch (err) {
+        conn.destroy();
+        const retry =
+          attempt === 0 && reused && err instanceof RuntimeApiError && err.beforeResponse && !(err instanceof HttpProtocolError);
+        if (!retry) {
+          if (err instanceof RuntimeApiError) throw err;
+          throw new RuntimeApiError(`${method} ${path} failed: ${errorMessageOf(err)}`, { cause: err });
+        }
+      }
+    }
+  }
+}
+
+/** The body of one streaming response POST on its connection. */
+class ChunkedStream implements StreamWriter {
+  private done = false;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly response: Promise<HttpResponse>,
+    private readonly release: (c: Connection) => void,
+  ) {
+    // The answer may fail before end() is awaited; it is reported there.
+    response.catch(() => undefined);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.done || this.conn.closed) return RESOLVED;
+    if (writeChunk(this.conn.socket, chunk)) return RESOLVED;
+    return this.conn.whenDrained();
+  }
+
+  end(): Promise<PostOutcome> {
+    return this.finish(undefined);
+  }
+
+  fail(errorType: string, errorBody: Uint8Array): Promise<PostOutcome> {
+    const type = isValidHeaderValue(errorType) ? errorType : 'Runtime.Unknown';
+    return this.finish([
+      [HEADER.errorType, type],
+      [HEADER.errorBody, Buffer.from(errorBody.buffer, errorBody.byteOffset, errorBody.length).toString('base64')],
+    ]);
+  }
+
+  private async finish(trailers: Array<[string, string]> | undefined): Promise<PostOutcome> {
+    if (this.done) throw new Error('tandem: the response stream has already ended');
+    this.done = true;
+    if (!this.conn.closed) writeLastChunk(this.conn.socket, trailers);
+    const res = await this.response;
+    this.release(this.conn);
+    return outcome(res);
+  }
+}
