@@ -12,6 +12,18 @@ beforeAll(() => ensureCliBuilt());
 
 const FIX = ['--bootstrap', FIXTURE_RUNTIME];
 
+/** The same, without blocking, so independent cases can run side by side. */
+function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 function cli(args: string[], input?: string) {
   const r = spawnSync(process.execPath, ['--', CLI, ...args], { cwd: ROOT, input, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -78,7 +90,7 @@ describe('tandem invoke', () => {
     expect(r.stdout).toBe('one two three');
   });
 
-  it.each([
+  it.concurrent.each([
     [['invoke', '--bogus'], /unknown option --bogus for "invoke"/],
     [['invoke', 'a.b', '--dir', '/nonexistent/dir'], /--dir \/nonexistent\/dir: no such directory/],
     [['invoke', 'missing_module.handler', '--dir', 'examples/python-hello'], /no missing_module\.py or missing_module\/__init__\.py .* in examples\/python-hello/],
@@ -93,8 +105,8 @@ describe('tandem invoke', () => {
     [['serve', 'f.h', ...FIX, '--port', 'abc'], /--port abc: must be a port number/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['events', 'nope'], /unknown sample "nope"/],
-  ])('refuses %j with a clear message and exit status 2', (args, message) => {
-    const r = cli(args);
+  ])('refuses %j with a clear message and exit status 2', async (args, message) => {
+    const r = await cliAsync(args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');

@@ -1,0 +1,151 @@
+// The local tool's pure pieces: env files, handler files, the HTTP prelude splitter, event-stream framing,
+// function-URL response mapping, the REPORT line, and how invoke prints results on a terminal or a pipe.
+import { afterAll, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readEnvFile } from '../../src/local/env-file.ts';
+import { findHandlerFile } from '../../src/local/handler-file.ts';
+import { PreludeSplitter } from '../../src/local/http-prelude.ts';
+import { decodeMessages, invokeCompleteEvent, payloadChunkEvent } from '../../src/local/event-stream.ts';
+import { httpAnswerOf } from '../../src/local/function-url.ts';
+import { reportLine } from '../../src/local/platform-log.ts';
+import { invokeOnce } from '../../src/local/invoke-command.ts';
+import { Supervisor } from '../../src/local/supervisor.ts';
+import { isIgnoredPath } from '../../src/local/watch.ts';
+import { LogCollector, fixtureConfig, tempDir } from './helpers.ts';
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+describe('env files', () => {
+  it('reads dotenv syntax', () => {
+    const f = join(dir.dir, 'a.env');
+    writeFileSync(f, '# c\n\nA=1\nexport B = two words \nC="quoted # not a comment\\nnext"\nD=\'single\'\nE=x # comment\n');
+    expect(readEnvFile(f, 'fn')).toEqual({ A: '1', B: 'two words', C: 'quoted # not a comment\nnext', D: 'single', E: 'x' });
+  });
+  it('reads JSON objects and SAM env.json', () => {
+    const f = join(dir.dir, 'a.json');
+    writeFileSync(f, '{"A": "1", "N": 2, "O": {"x": 1}}');
+    expect(readEnvFile(f, 'fn')).toEqual({ A: '1', N: '2', O: '{"x":1}' });
+    writeFileSync(f, '{"Parameters": {"A": "all"}, "fn": {"B": "mine"}, "other": {"C": "theirs"}}');
+    expect(readEnvFile(f, 'fn')).toEqual({ A: 'all', B: 'mine' });
+  });
+  it('says what is wrong', () => {
+    const f = join(dir.dir, 'bad.json');
+    writeFileSync(f, '{"A": ');
+    expect(() => readEnvFile(f, 'fn')).toThrow(/bad\.json: invalid JSON/);
+    writeFileSync(f, '["A"]');
+    expect(() => readEnvFile(f, 'fn')).toThrow(/must hold an object/);
+    writeFileSync(f, '{"1BAD": "x"}');
+    expect(() => readEnvFile(f, 'fn')).toThrow(/"1BAD" is not a valid variable name/);
+  });
+});
+
+describe('handler files', () => {
+  it('finds Python modules, packages and Node files', () => {
+    mkdirSync(join(dir.dir, 'pkg', 'sub'), { recursive: true });
+    writeFileSync(join(dir.dir, 'pkg', 'sub', 'mod.py'), '');
+    writeFileSync(join(dir.dir, 'pkg', '__init__.py'), '');
+    writeFileSync(join(dir.dir, 'index.mjs'), '');
+    expect(findHandlerFile(dir.dir, 'pkg.sub.mod.handler')).toMatchObject({ language: 'python', file: 'pkg/sub/mod.py' });
+    expect(findHandlerFile(dir.dir, 'pkg.handler')).toMatchObject({ language: 'python', file: 'pkg/__init__.py' });
+    expect(findHandlerFile(dir.dir, 'index.handler')).toMatchObject({ language: 'node', file: 'index.mjs' });
+    expect(findHandlerFile(dir.dir, 'python:index.handler')).toMatchObject({ language: 'python', file: undefined });
+    expect(findHandlerFile(dir.dir, 'nope.handler')?.file).toBeUndefined();
+    expect(findHandlerFile(dir.dir, 'nodot')).toBeUndefined();
+  });
+});
+
+describe('HTTP prelude splitter', () => {
+  it('splits the prelude across chunk boundaries', () => {
+    const s = new PreludeSplitter();
+    const all = Buffer.concat([Buffer.from('{"statusCode":201}'), Buffer.alloc(8), Buffer.from('body')]);
+    expect(s.push(all.subarray(0, 10))).toEqual({ body: Buffer.alloc(0) });
+    expect(s.push(all.subarray(10, 22)).body.length).toBe(0);
+    const r = s.push(all.subarray(22));
+    expect(r.prelude).toEqual({ statusCode: 201 });
+    expect(r.body.toString()).toBe('body');
+    expect(s.push(Buffer.from('more')).body.toString()).toBe('more');
+  });
+});
+
+describe('event stream framing', () => {
+  it('round-trips PayloadChunk and InvokeComplete messages with valid CRCs', () => {
+    const bytes = Buffer.concat([payloadChunkEvent(Buffer.from('hi')), invokeCompleteEvent({ ErrorCode: 'E' })]);
+    const msgs = decodeMessages(bytes);
+    expect(msgs.map((m) => m.headers[':event-type'])).toEqual(['PayloadChunk', 'InvokeComplete']);
+    expect(msgs[0]!.headers[':message-type']).toBe('event');
+    expect(msgs[0]!.payload.toString()).toBe('hi');
+    expect(JSON.parse(msgs[1]!.payload.toString())).toEqual({ ErrorCode: 'E' });
+    const bad = Buffer.from(bytes);
+    bad[bad.length - 1]! ^= 1;
+    expect(() => decodeMessages(bad)).toThrow(/CRC/);
+  });
+});
+
+describe('function URL responses', () => {
+  it('maps the response object and plain JSON', () => {
+    const a = httpAnswerOf(Buffer.from('{"statusCode":404,"headers":{"X-A":"b"},"body":"aGk=","isBase64Encoded":true,"cookies":["c=1"]}'), 'application/json');
+    expect(a.status).toBe(404);
+    expect(a.headers).toEqual([['x-a', 'b'], ['content-type', 'application/json'], ['set-cookie', 'c=1']]);
+    expect(a.body.toString()).toBe('hi');
+    const b = httpAnswerOf(Buffer.from('{"ok":true}'), 'application/json');
+    expect(b).toEqual({ status: 200, headers: [['content-type', 'application/json']], body: Buffer.from('{"ok":true}') });
+  });
+});
+
+describe('REPORT line', () => {
+  it('has Lambda’s fields and separators', () => {
+    expect(reportLine({ requestId: 'r', durationMs: 1.234, billedMs: 2, memorySizeMb: 128, maxMemoryUsedMb: 40, initDurationMs: 100.5 })).toBe(
+      'REPORT RequestId: r\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\tInit Duration: 100.50 ms\t\n',
+    );
+    expect(reportLine({ requestId: 'r', durationMs: 3000, billedMs: 3000, memorySizeMb: 128, maxMemoryUsedMb: 40, status: 'timeout' })).toMatch(/\tStatus: timeout\t\n$/);
+  });
+});
+
+describe('watch filter', () => {
+  it('ignores bytecode, caches and swap files', () => {
+    for (const f of ['__pycache__/a.cpython-311.pyc', 'a.pyc', '.git/index', 'pkg/.a.py.swp', 'a.py~', '.venv/lib/x.py']) expect(isIgnoredPath(f)).toBe(true);
+    for (const f of ['lambda_function.py', 'pkg/mod.py', 'index.mjs', 'data/config.json']) expect(isIgnoredPath(f)).toBe(false);
+  });
+});
+
+describe('invoke output', () => {
+  async function run(event: object, tty: boolean) {
+    const sup = new Supervisor({ config: fixtureConfig(), log: new LogCollector().sink });
+    const stdout = Object.assign(new PassThrough(), { isTTY: tty });
+    const stderr = new PassThrough();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    stdout.on('data', (c: Buffer) => out.push(c));
+    stderr.on('data', (c: Buffer) => err.push(c));
+    try {
+      const status = await invokeOnce(sup, Buffer.from(JSON.stringify(event)), { stdout, stderr });
+      return { status, out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString() };
+    } finally {
+      await sup.close();
+    }
+  }
+
+  it('pretty-prints JSON on a terminal and writes exact bytes to a pipe', async () => {
+    const ev = { mode: 'return', value: { a: [1, 2] } };
+    expect((await run(ev, true)).out).toBe('{\n  "a": [\n    1,\n    2\n  ]\n}\n');
+    expect((await run(ev, false)).out).toBe('{"a":[1,2]}');
+  });
+
+  it('shows an HTTP prelude on stderr on a terminal, raw on a pipe', async () => {
+    const ev = { mode: 'stream', contentType: 'application/vnd.awslambda.http-integration-response', chunks: ['{"statusCode":202}\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000', 'body'] };
+    const t = await run(ev, true);
+    expect(t.out).toBe('body\n');
+    expect(t.err).toContain('HTTP prelude {"statusCode":202}');
+    expect((await run(ev, false)).out).toBe('{"statusCode":202}\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000body');
+  });
+
+  it('puts a mid-stream error on stderr and exits 1', async () => {
+    const r = await run({ mode: 'stream', chunks: ['part', 'x'], failAfter: 1 }, false);
+    expect(r.status).toBe(1);
+    expect(r.out).toBe('part');
+    expect(r.err).toContain('the stream ended with FixtureStreamError');
+  });
+});
