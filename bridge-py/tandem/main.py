@@ -53,6 +53,12 @@ def run(fd_in, fd_out, mode, max_frame, bridge_dir):
         sys.stderr.write("tandem: unknown TANDEM_MODE %r (expected 'handler' or 'calls')\n" % mode)
         sys.exit(2)
 
+    if init_error is None:
+        # Load the JSON codec now, while Node is still starting, not on the first invoke.
+        from .marshal import to_json
+
+        to_json(None)
+
     reader = FrameReader(fd_in, max_frame)
     try:
         hello = reader.read()
