@@ -75,6 +75,13 @@ async function main(argv: string[]): Promise<number> {
 
 onSignal('SIGINT', 130);
 onSignal('SIGTERM', 143);
+onSignal('SIGHUP', 129);
+// A reader that stops early (`| head`) is not an error of the tool.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
 main(process.argv.slice(2)).then(
   (status) => {
     process.exitCode = status;
