@@ -89,6 +89,10 @@ export class UserEventLoop {
   }
 
   private alive(): boolean {
+    if (process.env['TANDEM_DEBUG_DRAIN']) {
+      const kinds = [...this.pending.values()].map((r) => `${r.constructor?.name}:${typeof r.hasRef === 'function' ? r.hasRef() : '-'}`);
+      process.stderr.write(`tandem drain: holds=${this.holds} pending=${kinds.join(',')}\n`);
+    }
     if (this.holds > 0) return true;
     for (const r of this.pending.values()) {
       if (typeof r.hasRef !== 'function') return true;

@@ -84,6 +84,10 @@ class NodeHost implements Host {
   }
 
   async init(): Promise<InitOutcome> {
+    // process.stdout/stderr are created on first use; created by user code they would count as the user's
+    // (an idle pipe handle says hasRef() but does not keep Node alive).
+    void process.stdout;
+    void process.stderr;
     patchConsole(this.env);
     this.installProcessListeners();
     installPythonGlobal(this.loop, this.options.python);
