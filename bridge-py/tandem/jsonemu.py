@@ -142,14 +142,19 @@ def loads(body):
 
 
 _INF = float("inf")
-_HEAPTYPE = 1 << 9
+_KEY_ERROR = "keys must be str, int, float, bool or None, not "
 
 
-def _tp_name(t):
-    """The C-level type name simplejson's speedups print: `decimal.Decimal` for a C type, `Foo` for a class."""
-    if t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
-        return t.__name__
-    return "%s.%s" % (t.__module__, t.__name__)
+def _tp_name(key):
+    """The C-level type name simplejson's speedups print (`decimal.Decimal` for a C type, `Foo` for a
+    class): the stdlib C encoder words its key error with the same name, so ask it."""
+    try:
+        json.JSONEncoder().encode({key: 0})
+    except TypeError as e:
+        msg = str(e)
+        if msg.startswith(_KEY_ERROR):
+            return msg[len(_KEY_ERROR) :]
+    return type(key).__name__
 
 
 def make_dumps(ensure_ascii):
@@ -184,7 +189,7 @@ def make_dumps(ensure_ascii):
             return "null"
         if isinstance(key, int):
             return int_repr(key)
-        raise TypeError("keys must be str, int, float, bool or None, not %s" % _tp_name(type(key)))
+        raise TypeError(_KEY_ERROR + _tp_name(key))
 
     def default(o):
         if isinstance(o, Decimal):
