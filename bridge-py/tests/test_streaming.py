@@ -62,6 +62,13 @@ def big(event, context):
 def not_streamed(event, context):
     return {"a": (1, 2)}
 
+def slow_reader(event, context):
+    # 1 MiB items: a pipe holds far less, so each write blocks until Node (the test) reads.
+    for i in range(8):
+        with open(event["progress"], "w") as f:
+            f.write(str(i))
+        yield b"%d" % i * (1024 * 1024)
+
 def dispatch(event, context):
     return globals()[event["fn"]](event, context)
 """
@@ -168,6 +175,34 @@ class Streaming(unittest.TestCase):
         msgs, _ = self.run_handler("big")
         sizes = [len(m["data"]) for m in msgs if m["t"] == "chunk"]
         self.assertEqual([1024 * 1024, 1024 * 1024, 10], sizes)
+
+    def test_backpressure_pauses_the_generator(self):
+        import os
+        import tempfile
+        import time
+
+        fd, progress = tempfile.mkstemp()
+        os.close(fd)
+        self.addCleanup(os.unlink, progress)
+        w = self.worker
+        w.send(invoke_msg("s1", json.dumps({"fn": "slow_reader", "progress": progress}).encode()))
+        self.assertEqual("streamStart", w.recv()["t"])
+        # Not reading: the generator must stop at its first blocked write (item 0, or 1 once the pipe
+        # took part of item 0). Wait until it has started, give it ample time to run ahead if it could.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and open(progress).read() == "":
+            time.sleep(0.01)
+        time.sleep(0.5)
+        self.assertIn(open(progress).read(), ("0", "1"))
+        total = 0
+        while True:
+            m = w.recv()
+            if m["t"] != "chunk":
+                break
+            total += len(m["data"])
+        self.assertEqual("streamEnd", m["t"])
+        self.assertEqual(8 * 1024 * 1024, total)
+        self.assertEqual("7", open(progress).read())
 
     def test_tuple_result_is_not_streamed(self):
         msgs, _ = self.run_handler("not_streamed")
