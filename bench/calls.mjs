@@ -49,8 +49,8 @@ function startPythonShell(python) {
   return { call, close: () => new Promise((r) => shell.end(() => r())) };
 }
 
-async function startTandem(python) {
-  const api = await import(pathToFileURL(join(root, 'dist', 'api.mjs')).href);
+async function startTandem(python, tandemDir = root) {
+  const api = await import(pathToFileURL(join(tandemDir, 'dist', 'api.mjs')).href);
   if (typeof api.python !== 'function') return { why: 'dist/api.mjs exports no python() yet' };
   const call = api.python(FUNCTION);
   const close = async () => {
@@ -63,7 +63,7 @@ async function startTandem(python) {
 
 async function main() {
   const opts = process.send ? await new Promise((r) => process.once('message', r)) : JSON.parse(process.argv[2] ?? '{}');
-  const { n = 500, warmup = 50, rounds = 3, payloadBytes = 1024, python } = opts;
+  const { n = 500, warmup = 50, rounds = 3, payloadBytes = 1024, python, tandem: tandemDir } = opts;
   // tandem's python() finds the function's module under LAMBDA_TASK_ROOT, with the interpreter TANDEM_PYTHON.
   process.env.LAMBDA_TASK_ROOT = taskRoot;
   process.env.TANDEM_PYTHON = python;
@@ -75,7 +75,7 @@ async function main() {
   contenders.pythonShell = shell.call;
   let tandem;
   try {
-    tandem = await startTandem(python);
+    tandem = await startTandem(python, tandemDir);
     if (tandem.call) contenders.tandem = tandem.call;
     else out.tandemUnavailable = tandem.why;
   } catch (error) {

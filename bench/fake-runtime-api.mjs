@@ -7,7 +7,7 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { treePids, rssKiB, rssSumKiB, hwmSumKiB, cpuNs } from './lib/proc-tree.mjs';
+import { treePids, rssKiB, rssSumKiB, hwmSumKiB, cpuNs, cpuNsByProcess } from './lib/proc-tree.mjs';
 import { median, percentile } from './lib/stats.mjs';
 
 const PREFIX = '/2018-06-01';
@@ -244,6 +244,12 @@ async function runSession(server, plan, spec) {
     for (const w of spec.workloads) out[w.kind] = await WORKLOADS[w.kind](session, child.pid, w);
   } finally {
     clearTimeout(timer);
+    if (plan.stopSignal) {
+      // Let the runtime end on its own first (profilers write their output on exit).
+      child.removeAllListeners('exit');
+      process.kill(child.pid, plan.stopSignal);
+      await new Promise((r) => setTimeout(r, plan.stopGraceMs ?? 1000));
+    }
     killGroup();
     process.off('exit', killGroup);
     child.removeAllListeners('exit');
@@ -290,20 +296,24 @@ const WORKLOADS = {
   },
 
   /** Echo of events of the given sizes: median latency per size. */
-  async payload(session, _pid, { sizes, reps, warmup = 1 }) {
+  async payload(session, pid, { sizes, reps, warmup = 1 }) {
     const out = {};
+    const procs = treePids(pid);
     for (const size of sizes) {
       const body = eventOfSize(size);
       const lat = [];
+      const cpu = [];
       for (let i = 0; i < warmup + reps; i++) {
+        const c0 = cpuNs(procs);
         const r = await session.invoke(body, i === 0);
+        if (i >= warmup) cpu.push((cpuNs(procs) - c0) / 1e6);
         if (i === 0) {
           const echoed = JSON.parse(r.body.toString());
           if (echoed.data?.length !== body.length - 11) throw new Error(`echo of ${size} B came back wrong`);
         }
         if (i >= warmup) lat.push(r.latencyMs);
       }
-      out[size] = { medianMs: median(lat), minMs: Math.min(...lat), reps };
+      out[size] = { medianMs: median(lat), minMs: Math.min(...lat), runtimeCpuMs: median(cpu), reps };
     }
     return out;
   },
@@ -330,14 +340,20 @@ const WORKLOADS = {
   },
 
   /** Streams of k chunks of b bytes: time to first byte and throughput. */
-  async stream(session, _pid, { shapes, reps, warmup = 1 }) {
+  async stream(session, pid, { shapes, reps, warmup = 1 }) {
     const out = {};
+    const procs = treePids(pid);
     for (const { k, b } of shapes) {
       const body = Buffer.from(JSON.stringify({ k, b }));
       const ttfb = [];
       const mibps = [];
+      const cpu = [];
+      let byProcess0;
       for (let i = 0; i < warmup + reps; i++) {
+        if (i === warmup) byProcess0 = cpuNsByProcess(procs);
+        const c0 = cpuNs(procs);
         const r = await session.invoke(body, i === 0);
+        if (i >= warmup) cpu.push((cpuNs(procs) - c0) / 1e3 / k);
         if (r.bytes !== k * b) throw new Error(`stream ${k}x${b} B delivered ${r.bytes} B`);
         if (i === 0) {
           if (!r.streamed) throw new Error('stream response was not posted in streaming mode');
@@ -348,7 +364,19 @@ const WORKLOADS = {
           mibps.push((k * b) / MiB / (r.latencyMs / 1000));
         }
       }
-      out[`${k}x${b}`] = { k, b, ttfbMs: median(ttfb), mibPerSec: median(mibps), reps };
+      const byProcess = Object.entries(cpuNsByProcess(procs)).map(([name, ns]) => [
+        name,
+        (ns - (byProcess0[name] ?? 0)) / 1e3 / k / reps,
+      ]);
+      out[`${k}x${b}`] = {
+        k,
+        b,
+        ttfbMs: median(ttfb),
+        mibPerSec: median(mibps),
+        runtimeCpuUsPerChunk: median(cpu),
+        cpuUsPerChunkByProcess: Object.fromEntries(byProcess),
+        reps,
+      };
     }
     return out;
   },

@@ -3,6 +3,7 @@
 // ratios against the baselines measured in the same run and writes bench/results/latest.json.
 //
 //   node bench/run.mjs [--pairs N] [--smoke] [--out file] [--sides tandem,seed,...] [--no-node22] [--no-calls]
+//                      [--tandem DIR]   (a built tandem checkout to test instead of this one)
 //
 // --smoke runs each workload once with tiny sizes (correctness only; used by test/bench/smoke.test.ts).
 import { fork, execFileSync, spawnSync } from 'node:child_process';
@@ -21,7 +22,15 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 function parseArgs(argv) {
-  const opts = { pairs: undefined, smoke: false, out: join(here, 'results', 'latest.json'), sides: null, node22: true, calls: true };
+  const opts = {
+    pairs: undefined,
+    smoke: false,
+    out: join(here, 'results', 'latest.json'),
+    sides: null,
+    node22: true,
+    calls: true,
+    tandem: root,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -34,6 +43,7 @@ function parseArgs(argv) {
     else if (a === '--sides') opts.sides = value().split(',');
     else if (a === '--no-node22') opts.node22 = false;
     else if (a === '--no-calls') opts.calls = false;
+    else if (a === '--tandem') opts.tandem = value();
     else throw new Error(`unknown option ${a}`);
   }
   opts.pairs ??= opts.smoke ? 1 : 5;
@@ -55,9 +65,9 @@ function workloads(smoke) {
         calls: { n: 5, warmup: 1 },
       }
     : {
-        warm: { warmup: 300, n: 2000 },
+        warm: { warmup: 300, n: 1500 },
         payloadSizes: [1 * KiB, 100 * KiB, 1 * MiB, 5 * MiB],
-        payloadReps: 7,
+        payloadReps: 5,
         peak: { size: 1 * MiB, reps: 5 },
         streamShapes: [
           { k: 1000, b: 64 },
@@ -101,7 +111,7 @@ function sessionsFor(kind, w) {
 
 /** The runtimes under test. Every side gets the same clean Lambda environment (no NODE_EXTRA_CA_CERTS, no
  *  PYTHONDONTWRITEBYTECODE) and the real interpreter path, never a version-manager shim. */
-function defineSides(python, node22, w) {
+function defineSides(python, node22, w, tandemDir) {
   const handlers = join(here, 'handlers');
   const nodeDir = dirname(process.execPath);
   const tandemEnv = (nodeBinDir) => ({
@@ -109,7 +119,7 @@ function defineSides(python, node22, w) {
     TANDEM_NODE: join(nodeBinDir, 'node'),
     PATH: `${nodeBinDir}:/usr/local/bin:/usr/bin:/bin`,
   });
-  const bootstrap = join(root, 'bootstrap');
+  const bootstrap = join(tandemDir, 'bootstrap');
   const sides = [
     {
       name: 'tandem',
@@ -196,11 +206,17 @@ function samplesOf(result) {
       add('memory.peakMiB', s.memoryPeak.sampledPeakMiB);
       add('memory.hwmSumMiB', s.memoryPeak.hwmSumMiB);
     }
-    if (s.payload) for (const [size, v] of Object.entries(s.payload)) add(`payload.${size}.medianMs`, v.medianMs);
+    if (s.payload) {
+      for (const [size, v] of Object.entries(s.payload)) {
+        add(`payload.${size}.medianMs`, v.medianMs);
+        add(`payload.${size}.runtimeCpuMs`, v.runtimeCpuMs);
+      }
+    }
     if (s.stream) {
       for (const [shape, v] of Object.entries(s.stream)) {
         add(`stream.${shape}.ttfbMs`, v.ttfbMs);
         add(`stream.${shape}.mibPerSec`, v.mibPerSec);
+        add(`stream.${shape}.runtimeCpuUsPerChunk`, v.runtimeCpuUsPerChunk);
       }
     }
   }
@@ -276,7 +292,7 @@ async function main() {
     node22 = found.path;
     node22Note = found.path ? `official ${found.path}` : `skipped: ${found.why}`;
   } else if (opts.smoke) node22Note = 'skipped (--smoke)';
-  let sides = defineSides(python, node22, w);
+  let sides = defineSides(python, node22, w, opts.tandem);
   if (opts.sides) sides = sides.filter((s) => opts.sides.includes(s.name));
   const started = new Date();
   const t0 = performance.now();
@@ -306,7 +322,7 @@ async function main() {
 
   let calls = null;
   if (opts.calls) {
-    calls = await runChild('calls.mjs', { python, rounds: Math.max(2, opts.pairs), ...w.calls }, 120_000);
+    calls = await runChild('calls.mjs', { python, tandem: opts.tandem, rounds: Math.max(2, opts.pairs), ...w.calls }, 120_000);
     if (calls.error) errors.push({ side: 'calls', error: calls.error });
   }
 

@@ -76,19 +76,28 @@ export function hwmSumKiB(procs) {
 /** CPU time (ns) used so far by every thread of the given processes (schedstat: nanosecond resolution). */
 export function cpuNs(procs) {
   let sum = 0;
-  for (const p of procs) {
-    let tids;
+  for (const p of procs) sum += processCpuNs(p);
+  return sum;
+}
+
+/** CPU time (ns) per process, keyed `comm[pid]`. */
+export function cpuNsByProcess(procs) {
+  return Object.fromEntries(procs.map((p) => [`${p.comm}[${p.pid}]`, processCpuNs(p)]));
+}
+
+function processCpuNs(p) {
+  let sum = 0;
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${p.pid}/task`);
+  } catch {
+    return 0; // the process has ended
+  }
+  for (const tid of tids) {
     try {
-      tids = readdirSync(`/proc/${p.pid}/task`);
+      sum += Number(readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
     } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        sum += Number(readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-      } catch {
-        // thread ended between the listing and the read
-      }
+      // thread ended between the listing and the read
     }
   }
   return sum;

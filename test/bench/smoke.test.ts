@@ -1,0 +1,89 @@
+// Smoke test of the benchmark suite: runs every workload once with tiny sizes against tandem and the
+// baselines (`node bench/run.mjs --smoke`), and checks that each answered correctly (the fake Runtime API
+// verifies hello, echo and stream bodies itself and reports any mismatch as an error) and that every figure
+// is present and finite. No timing assertions: speed is judged by `npm run bench`, not by tests.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const PYTHON_SIDES = ['tandem', 'seed', 'floor'];
+
+interface Report {
+  errors: Array<{ side: string; error: string }>;
+  summary: Record<string, Record<string, number>>;
+  raw: Record<string, Array<{ sessions: Record<string, { firstResponse?: string }> }>>;
+  calls: { contenders: Record<string, { medianUs: number }>; tandemUnavailable?: string } | null;
+  targets: Array<{ name: string; met: boolean | null }>;
+}
+
+let dir: string;
+let report: Report;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tandem-bench-smoke-'));
+  const out = join(dir, 'smoke.json');
+  await promisify(execFile)(process.execPath, [join(root, 'bench', 'run.mjs'), '--smoke', '--out', out], {
+    cwd: root,
+    timeout: 120_000,
+  });
+  report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+}, 150_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function expectFinite(side: string, metrics: string[]) {
+  const got = report.summary[side] ?? {};
+  for (const m of metrics) expect.soft(got[m], `${side} ${m}`).toSatisfy(Number.isFinite);
+}
+
+describe('bench --smoke', () => {
+  it('ran every side without an error', () => {
+    expect(report.errors.map((e) => `${e.side}: ${e.error.split('\n')[0]}`)).toEqual([]);
+  });
+
+  it.each(PYTHON_SIDES)('%s answered the hello handler and produced every figure', (side) => {
+    const first = report.raw[side]?.[0]?.sessions.hello?.firstResponse;
+    expect(JSON.parse(first ?? 'null')).toEqual({ hello: 'world' });
+    expectFinite(side, [
+      'cold.spawnToNextMs',
+      'cold.spawnToResponseMs',
+      'memory.idleMiB',
+      'warm.invocationsPerSec',
+      'warm.p50Ms',
+      'warm.p99Ms',
+      'warm.runtimeCpuUsPerInvoke',
+      'memory.peakMiB',
+      'payload.1024.medianMs',
+      'payload.65536.medianMs',
+      'stream.3x64.ttfbMs',
+      'stream.3x64.mibPerSec',
+    ]);
+  });
+
+  it('tandem hosted the Node hello handler', () => {
+    const first = report.raw['tandem-node']?.[0]?.sessions.hello?.firstResponse;
+    expect(JSON.parse(first ?? 'null')).toEqual({ hello: 'world' });
+    expectFinite('tandem-node', ['cold.spawnToResponseMs', 'memory.idleMiB', 'warm.invocationsPerSec']);
+  });
+
+  it('timed Node -> Python calls through tandem, python-shell and a direct call', () => {
+    expect(report.calls?.tandemUnavailable).toBeUndefined();
+    for (const name of ['tandem', 'pythonShell', 'direct', 'nodeHandlerInProcess']) {
+      expect.soft(report.calls?.contenders[name]?.medianUs, name).toSatisfy(Number.isFinite);
+    }
+  });
+
+  it('evaluated the targets whose figures a smoke run has', () => {
+    // Smoke sizes have no 5 MiB echo, no 1000x64 B stream and no Node 22 side: those targets stay null.
+    const evaluated = report.targets.filter((t) => t.met !== null).map((t) => t.name);
+    for (const prefix of ['warm invocations/s', 'spawn to first response vs seed, Node 20', 'RSS after init', 'peak RSS', 'Node->Python']) {
+      expect.soft(evaluated.some((n) => n.startsWith(prefix)), prefix).toBe(true);
+    }
+  });
+});
