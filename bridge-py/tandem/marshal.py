@@ -39,8 +39,10 @@ def _setup():
     else:
         from . import jsonemu
 
+        # Plain data (dicts with str keys, lists, str, numbers, bool, None) goes through the stdlib C
+        # encoder, which writes the same bytes; the rest through the (pure Python) emulation.
         _loads = jsonemu.loads
-        _dumps = jsonemu.make_dumps(ensure_ascii)
+        _dumps = jsonemu.make_fast_dumps(ensure_ascii, jsonemu.make_dumps(ensure_ascii))
 
 
 def _simplejson_codec(simplejson, ensure_ascii):

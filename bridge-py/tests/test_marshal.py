@@ -157,6 +157,29 @@ def emulated_dumps(ensure_ascii=True):
     return jsonemu.make_dumps(ensure_ascii)
 
 
+class FastPath(unittest.TestCase):
+    """The stdlib fast path for plain data gives the emulation's bytes, and defers everything else."""
+
+    def test_same_bytes(self):
+        for ensure_ascii in (True, False):
+            fast = jsonemu.make_fast_dumps(ensure_ascii, jsonemu.make_dumps(ensure_ascii))
+            slow = jsonemu.make_dumps(ensure_ascii)
+            for value, _ in SUCCESS:
+                with self.subTest(value=repr(value), ensure_ascii=ensure_ascii):
+                    self.assertEqual(slow(value), fast(value))
+            for value, message in ERRORS:
+                with self.subTest(value=repr(value)):
+                    self.assertEqual(_run(slow, value), _run(fast, value))
+
+    def test_plain_detection(self):
+        shared = [1]
+        circular = []
+        circular.append(circular)
+        self.assertTrue(jsonemu.is_plain({"a": [1, 2.5, "x", None, True, {"b": []}]}))
+        for value in ({1: 2}, [(1,)], {"a": b"x"}, [decimal.Decimal(1)], {"a": shared, "b": shared}, circular, NT(1, 2)):
+            self.assertFalse(jsonemu.is_plain(value), value)
+
+
 class EmulationTable(unittest.TestCase):
     def test_success_table(self):
         dumps = emulated_dumps()
