@@ -26,6 +26,8 @@ export class UserEventLoop {
   private waiter: Waiter | undefined;
   private checkQueued = false;
   private holds = 0;
+  /** False once disable() was called. */
+  tracking = true;
 
   /** Starts tracking (before the user's module loads). */
   enable(): void {
@@ -42,20 +44,27 @@ export class UserEventLoop {
     }).enable();
   }
 
+  /**
+   * Stops tracking for good (async handlers: their response never waits for the loop, and async_hooks plus
+   * AsyncLocalStorage cost every promise and await a JS callback). whenEmpty() then never resolves.
+   */
   disable(): void {
     this.hook?.disable();
     this.hook = undefined;
     this.pending.clear();
+    this.waiter = undefined;
+    als.disable();
+    this.tracking = false;
   }
 
   /** Runs fn as user code: what it creates (and what that creates) is tracked. */
   runAsUser<T>(fn: () => T): T {
-    return als.run(USER, fn);
+    return this.tracking ? als.run(USER, fn) : fn();
   }
 
   /** Runs fn as runtime code: nothing it creates counts as the user's. */
   runAsRuntime<T>(fn: () => T): T {
-    return als.exit(fn);
+    return this.tracking ? als.exit(fn) : fn();
   }
 
   /** Whether user code is what is running now. */
@@ -65,6 +74,7 @@ export class UserEventLoop {
 
   /** Resolves once no user resource keeps the loop alive; one waiter at a time (a new one replaces the old). */
   whenEmpty(): Promise<void> {
+    if (!this.tracking) return new Promise<void>(() => {});
     return new Promise<void>((resolve) => {
       this.waiter = { resolve };
       this.queueCheck();

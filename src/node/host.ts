@@ -104,6 +104,10 @@ class NodeHost implements Host {
           this.streaming = meta.streaming;
           this.highWaterMark = meta.highWaterMark;
           this.isAsync = fn.constructor?.name === 'AsyncFunction';
+          // Only sync and callback-style handlers can wait for an empty event loop; tracking it costs every
+          // promise a callback, so async handlers run without it (TANDEM_NODE_TRACK_EVENT_LOOP=1 keeps it, for
+          // 3.x's Runtime.NodeJsExit on an async handler whose promise never settles).
+          if (this.isAsync && this.env['TANDEM_NODE_TRACK_EVENT_LOOP'] !== '1') this.loop.disable();
           this.initFail = undefined;
           resolve({ ok: true });
         })
@@ -219,7 +223,7 @@ class NodeHost implements Host {
     const rawCallback = (err: unknown, result?: unknown) => {
       this.beforeExit = () => {};
       if (err !== undefined && err !== null) postError(err);
-      else if (!waitForEmptyEventLoop) complete(result);
+      else if (!waitForEmptyEventLoop || !this.loop.tracking) complete(result);
       else this.beforeExit = () => this.loop.runAsRuntime(() => setImmediate(() => complete(result)));
     };
     const done = (err: unknown, result?: unknown) => {
@@ -318,7 +322,7 @@ class NodeHost implements Host {
       await fail(err);
     }
     if (this.active !== active) return;
-    if (waitForEmptyEventLoop) {
+    if (waitForEmptyEventLoop && this.loop.tracking) {
       this.beforeExit = () => active.finish({ kind: 'streamed' });
       this.armDrain(active);
     } else {

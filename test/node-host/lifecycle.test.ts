@@ -113,8 +113,8 @@ describe('waiting for the event loop', () => {
     expect(result.body.toString()).toBe('"done"');
   });
 
-  test('an async handler whose promise never settles gets Runtime.NodeJsExit; a sync one gets null', async () => {
-    const r = await start('never');
+  test('an async handler whose promise never settles gets Runtime.NodeJsExit (with tracking); a sync one gets null', async () => {
+    const r = await start('never', { TANDEM_NODE_TRACK_EVENT_LOOP: '1' });
     const result = await r.invoke({});
     expect(result).toMatchObject({ kind: 'error', errorType: 'Runtime.NodeJsExit' });
     await r.stop();
