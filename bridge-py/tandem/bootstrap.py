@@ -80,10 +80,11 @@ class Runtime(object):
     def handle_invoke(self, msg):
         invoke_id = msg["id"]
         current = logs.current
+        tenant_id = msg.get("tenantId") or None  # an empty header is None, as in AWS's client
         current["request_id"] = invoke_id
-        current["tenant_id"] = msg.get("tenantId")
+        current["tenant_id"] = tenant_id
         trace_id = msg.get("traceId")
-        if trace_id is not None:
+        if trace_id:
             os.environ["_X_AMZN_TRACE_ID"] = trace_id
         elif "_X_AMZN_TRACE_ID" in os.environ:
             del os.environ["_X_AMZN_TRACE_ID"]
@@ -96,7 +97,7 @@ class Runtime(object):
                 msg.get("deadlineMs"),
                 invoke_id,
                 msg.get("functionArn"),
-                msg.get("tenantId"),
+                tenant_id,
             )
             event = unmarshal_request(msg.get("body"), msg.get("contentType"))
             response = request_handler(event, lambda_context)
@@ -107,12 +108,7 @@ class Runtime(object):
             return self.send_error(e, invoke_id)
         if len(result) > self.writer.max_bytes - ENVELOPE_SLACK:
             return self.send_error(
-                FaultException(
-                    RESPONSE_SIZE_TOO_LARGE,
-                    "Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes)."
-                    % (len(result), self.writer.max_bytes - ENVELOPE_SLACK),
-                ),
-                invoke_id,
+                FaultException(RESPONSE_SIZE_TOO_LARGE, _too_large(len(result), self.writer.max_bytes)), invoke_id
             )
         self.writer.write({"t": "result", "id": invoke_id, "contentType": content_type, "body": result})
 
@@ -167,6 +163,8 @@ class Runtime(object):
         try:
             result = self.calls.call(msg["fn"], msg.get("body"), ctx)
             body = to_json(result).encode("utf-8", "surrogatepass")
+            if len(body) > self.writer.max_bytes - ENVELOPE_SLACK:
+                raise FaultException(RESPONSE_SIZE_TOO_LARGE, _too_large(len(body), self.writer.max_bytes))
         except Exception as e:
             error_result, _xray = error_from_exception(e, request_id)
             self.writer.write(
@@ -180,6 +178,13 @@ class Runtime(object):
             )
             return
         self.writer.write({"t": "result", "id": call_id, "contentType": "application/json", "body": body})
+
+
+def _too_large(size, max_frame):
+    return "Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes)." % (
+        size,
+        max_frame - ENVELOPE_SLACK,
+    )
 
 
 def create_lambda_context(

@@ -34,6 +34,9 @@ def one_arg(event):
     return event
 
 not_callable = {"a": 1}
+
+def trace(event, context):
+    return [os.environ.get("_X_AMZN_TRACE_ID"), context.tenant_id, context._epoch_deadline_time_in_ms]
 """
 
 FDS = """
@@ -82,6 +85,17 @@ class WorkerProtocol(unittest.TestCase):
             self.assertEqual("req-1", body["rid"])
             w.close_input()
             self.assertEqual(0, w.wait())
+
+    def test_trace_env_and_empty_headers(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root, "lambda_function.trace")
+            handshake(w)
+            w.send(invoke_msg("r1", b"{}", traceId="Root=1", tenantId="t", deadlineMs=1795754822644.0))
+            self.assertEqual(b'["Root=1", "t", 1795754822644]', w.recv()["body"])
+            w.send(invoke_msg("r2", b"{}", traceId="", tenantId=""))
+            self.assertEqual(b"[null, null,", w.recv()["body"][:12])
+            w.send(invoke_msg("r3", b"{}", traceId=None, deadlineMs=None))
+            self.assertEqual(b"[null, null, 0]", w.recv()["body"])
 
     def test_default_fds_and_cloexec(self):
         with TaskRoot({"lambda_function.py": FDS}) as root:
