@@ -281,3 +281,20 @@ describe('serve mode concurrency and init errors', () => {
     }
   });
 });
+
+describe('serve --watch', () => {
+  it('serves the new code after a file of the task root changes', async () => {
+    const dir = tempDir({ 'fixture-version.txt': 'one' });
+    const logs = new LogCollector();
+    const s = await runServe({ config: fixtureConfig({ taskRoot: dir.dir }), host: '127.0.0.1', port: 0, concurrency: 1, watch: true, log: logs.sink });
+    try {
+      expect((await post(s, INVOKE, '{}')).json().codeVersion).toBe('one');
+      writeFileSync(join(dir.dir, 'fixture-version.txt'), 'two');
+      await waitFor(() => logs.text.includes('fixture-version.txt changed'), 'the change to be noticed');
+      expect((await post(s, INVOKE, '{}')).json().codeVersion).toBe('two');
+    } finally {
+      await s.close();
+      dir.cleanup();
+    }
+  });
+});
