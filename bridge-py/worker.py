@@ -7,10 +7,17 @@ import os
 import sys
 
 
+EXIT_BAD_START = 2
+
+
 def _fd(name, default):
     value = os.environ.pop(name, None)
-    fd = int(value) if value else default
-    os.set_inheritable(fd, False)
+    try:
+        fd = int(value) if value else default
+        os.set_inheritable(fd, False)
+    except (ValueError, OSError) as e:
+        sys.stderr.write("tandem: %s=%s is not an open file descriptor (%s)\n" % (name, value or default, e))
+        sys.exit(EXIT_BAD_START)
     return fd
 
 

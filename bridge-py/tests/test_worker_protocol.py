@@ -154,6 +154,29 @@ class WorkerProtocol(unittest.TestCase):
             self.assertEqual(1, w.wait())
             self.assertIn(b"ValueError: Handler not set", w.stderr())
 
+    def test_bad_start_configuration(self):
+        import subprocess
+        import sys
+
+        from .workerproc import PYTHON, WORKER
+
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            for extra, text in (
+                ({"TANDEM_FD_IN": "97", "TANDEM_FD_OUT": "98"}, "tandem: TANDEM_FD_IN=97 is not an open file descriptor"),
+                ({"TANDEM_FD_IN": "x"}, "tandem: TANDEM_FD_IN=x is not an open file descriptor"),
+            ):
+                env = base_env(root, "lambda_function.lambda_handler", extra)
+                r = subprocess.run([PYTHON, WORKER], cwd=root, env=env, capture_output=True, timeout=30)
+                self.assertEqual(2, r.returncode)
+                self.assertIn(text, r.stderr.decode())
+            r, w = os.pipe()
+            self.addCleanup(os.close, r)
+            env = base_env(root, "lambda_function.lambda_handler", {"TANDEM_MODE": "both", "TANDEM_FD_IN": "0", "TANDEM_FD_OUT": str(w)})
+            p = subprocess.run([PYTHON, WORKER], cwd=root, env=env, capture_output=True, timeout=30, pass_fds=(w,))
+            os.close(w)
+            self.assertEqual(2, p.returncode)
+            self.assertIn("unknown TANDEM_MODE 'both'", p.stderr.decode())
+
     def test_init_error_waits_then_exits_1(self):
         with TaskRoot({"lambda_function.py": "import nope_not_here\n"}) as root:
             w = self.start(root)
