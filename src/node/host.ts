@@ -108,8 +108,13 @@ class NodeHost implements Host {
           // promise a callback, so async handlers run without it (TANDEM_NODE_TRACK_EVENT_LOOP=1 keeps it, for
           // 3.x's Runtime.NodeJsExit on an async handler whose promise never settles).
           if (this.isAsync && this.env['TANDEM_NODE_TRACK_EVENT_LOOP'] !== '1') this.loop.disable();
-          this.initFail = undefined;
-          resolve({ ok: true });
+          // AWS's client asks for the first invocation one macrotask later, and until then an uncaught
+          // exception or unhandled rejection (a floating rejected promise at module scope) is an init error.
+          setImmediate(() => {
+            if (!this.initFail) return;
+            this.initFail = undefined;
+            resolve({ ok: true });
+          });
         })
         .catch((err: unknown) => {
           // AWS: the load error surfaces as an uncaught exception of the init phase.

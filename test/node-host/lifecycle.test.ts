@@ -149,6 +149,13 @@ describe('init', () => {
     expect(await run.exited).toEqual({ code: 129, signal: null });
   });
 
+  test('an unhandled rejection while the module loads is an init error, exit 128', async () => {
+    run = await startRuntime({ files: { 'app.js': "Promise.reject(new Error('floating'));\nexports.handler = async () => 1;" }, handler: 'app.handler' });
+    const result = await run.invoke({});
+    expect(result).toMatchObject({ kind: 'error', errorType: 'Runtime.UnhandledPromiseRejection', source: 'init' });
+    expect(await run.exited).toEqual({ code: 128, signal: null });
+  });
+
   test('a streaming mode other than "response" fails init as 3.3.0 does (ReferenceError)', async () => {
     run = await startRuntime({
       files: { 'app.js': "const h = async () => {}; h[Symbol.for('aws.lambda.runtime.handler.streaming')] = 'other'; exports.handler = h;" },
