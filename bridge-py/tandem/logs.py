@@ -28,8 +28,10 @@ json_format = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
 
 
 def _level_name_from_env(value):
-    value = (value or "").upper()
-    return "DEBUG" if value == "TRACE" else value
+    # As AWS's runtime: only the exact "TRACE" maps to DEBUG (a lower-case "trace" names no level).
+    if value is None:
+        return ""
+    return ("DEBUG" if value == "TRACE" else value).upper()
 
 
 log_level_name = _level_name_from_env(os.environ.get("AWS_LAMBDA_LOG_LEVEL"))

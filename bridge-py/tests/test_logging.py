@@ -163,6 +163,14 @@ class ContextObject(unittest.TestCase):
         self.assertEqual("Runtime.LambdaContextUnmarshalError", cm.exception.exception_type)
 
 
+class LevelMapping(unittest.TestCase):
+    def test_mapping(self):
+        from tandem.logs import _level_name_from_env
+
+        for value, name in ((None, ""), ("", ""), ("TRACE", "DEBUG"), ("trace", "TRACE"), ("warn", "WARN"), ("Fatal", "FATAL"), ("info", "INFO")):
+            self.assertEqual(name, _level_name_from_env(value), value)
+
+
 class LogError(unittest.TestCase):
     def test_text_lines(self):
         from tandem import logs
