@@ -9,7 +9,9 @@ let logger: Logger | undefined;
 /** Loads pino when `level` is set. Call once, early, and await it. */
 export async function initDiag(level: string | undefined): Promise<void> {
   if (!level || level === 'silent') return;
-  const { pino } = await import('pino');
+  const mod = await import('pino');
+  // The CommonJS module's function, whichever way the bundler exposes it.
+  const pino = (mod.default ?? mod.pino) as typeof mod.pino;
   logger = pino(
     { name: 'tandem', level, base: { pid: process.pid } },
     pino.destination({ dest: 2, sync: true }),

@@ -3,6 +3,7 @@
 // Runtime API speaks and rejects everything else with an HttpProtocolError that says what it saw: a bad
 // status line, a malformed or folded header, a bad or repeated Content-Length, a transfer-coding other than
 // chunked, a head or body over the limits, bytes after the response.
+import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { HttpProtocolError } from './errors.ts';
 import { MAX_RESPONSE_BODY_BYTES, MAX_RESPONSE_HEAD_BYTES } from './wire.ts';
@@ -150,7 +151,9 @@ export class ResponseParser {
             return undefined;
           }
           if (end - i > this.maxHead) throw new HttpProtocolError(`response head larger than ${this.maxHead} bytes`);
-          this.parseHead(buf.toString('utf8', i, end));
+          // Header values are UTF-8 (what a Go server sends); bytes that are not are read as Latin-1.
+          const head = buf.subarray(i, end);
+          this.parseHead(isUtf8(head) ? head.toString('utf8') : head.toString('latin1'));
           i = end + 4;
           break;
         }

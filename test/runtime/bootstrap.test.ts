@@ -1,0 +1,173 @@
+// The real `bootstrap` end to end with the real Python worker (bridge-py/worker.py) and the emulator:
+// invocations, init errors, streaming, the image layout, and every way a worker can die (the runtime ends
+// with the worker's status, posts nothing for that invocation, and leaves no process behind).
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { REPO, runBootstrap, type Run, type RunOptions } from './run-bootstrap.ts';
+
+const runs: Run[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(runs.splice(0).map((r) => r.cleanup()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function start(opts: RunOptions): Promise<Run> {
+  const r = await runBootstrap(opts);
+  runs.push(r);
+  return r;
+}
+
+const event = (v: unknown) => ({ body: Buffer.from(JSON.stringify(v)) });
+
+const HANDLER = `
+import os, signal, sys, threading
+count = 0
+print("module loaded")
+def handler(event, context):
+    global count
+    count += 1
+    print("invoked", count)
+    how = event.get("die")
+    if how == "sys_exit":
+        sys.exit(3)
+    if how == "os_exit":
+        os._exit(7)
+    if how in ("SIGKILL", "SIGSEGV"):
+        os.kill(os.getpid(), getattr(signal, how))
+    if how == "later":
+        threading.Timer(0.2, os._exit, [9]).start()
+    if event.get("raise"):
+        raise ValueError("bad value: %s" % event["raise"])
+    return {"count": count, "id": context.aws_request_id}
+
+def stream(event, context):
+    yield b"one;"
+    yield "two;"
+    if event.get("die"):
+        os._exit(5)
+    if event.get("raise"):
+        raise RuntimeError("mid-stream")
+`;
+
+function posts(r: Run): string[] {
+  return r.server.requests.filter((q) => q.method === 'POST').map((q) => q.path);
+}
+
+describe('bootstrap with a Python handler', () => {
+  it('serves invocations from one persistent worker, then dies of SIGTERM with no process left', async () => {
+    const r = await start({ files: { 'app.py': HANDLER }, handler: 'app.handler' });
+    const a = await r.server.enqueue(event({})).result;
+    const b = await r.server.enqueue(event({ raise: 5 })).result;
+    const c = await r.server.enqueue(event({})).result;
+    expect(a.kind).toBe('response');
+    expect(JSON.parse(a.body.toString())).toMatchObject({ count: 1 });
+    expect(b).toMatchObject({ kind: 'error', errorType: 'ValueError' });
+    expect(JSON.parse(b.body.toString())).toMatchObject({ errorMessage: 'bad value: 5', errorType: 'ValueError' });
+    expect(JSON.parse(c.body.toString())).toMatchObject({ count: 3 });
+    expect(r.stdout()).toContain('module loaded\ninvoked 1\ninvoked 2\n');
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toEqual({ code: null, signal: 'SIGTERM' });
+    await r.noOrphans();
+  });
+
+  it('takes the handler from $1 when _HANDLER is unset (an image CMD)', async () => {
+    const r = await start({ files: { 'app.py': HANDLER }, args: ['app.handler'] });
+    const a = await r.server.enqueue(event({})).result;
+    expect(JSON.parse(a.body.toString())).toMatchObject({ count: 1 });
+  });
+
+  it('runs from an image layout (bootstrap, dist/, bridge-py/ in LAMBDA_RUNTIME_DIR, no node_modules)', async () => {
+    const runtimeDir = mkdtempSync(join(tmpdir(), 'tandem-var-runtime-'));
+    dirs.push(runtimeDir);
+    cpSync(join(REPO, 'bootstrap'), join(runtimeDir, 'bootstrap'));
+    cpSync(join(REPO, 'dist'), join(runtimeDir, 'dist'), { recursive: true });
+    cpSync(join(REPO, 'bridge-py'), join(runtimeDir, 'bridge-py'), { recursive: true });
+    const r = await start({
+      files: { 'app.py': HANDLER },
+      handler: 'app.handler',
+      bootstrap: join(runtimeDir, 'bootstrap'),
+      env: { LAMBDA_RUNTIME_DIR: runtimeDir },
+    });
+    const a = await r.server.enqueue(event({})).result;
+    expect(JSON.parse(a.body.toString())).toMatchObject({ count: 1 });
+  });
+
+  it('posts an init error for a missing module, with the error-type header, and exits 1', async () => {
+    const r = await start({ files: {}, handler: 'nothere.handler' });
+    expect(await r.exit).toEqual({ code: 1, signal: null });
+    expect(r.server.initError?.errorType).toBe('Runtime.ImportModuleError');
+    expect(posts(r)).toEqual(['/2018-06-01/runtime/init/error']);
+    await r.noOrphans();
+  });
+
+  it('streams a generator, and ends a failing one with error trailers', async () => {
+    const r = await start({ files: { 'app.py': HANDLER }, handler: 'app.stream' });
+    const ok = await r.server.enqueue(event({})).result;
+    expect(ok).toMatchObject({ kind: 'response', streamed: true });
+    expect(ok.body.toString()).toBe('one;two;');
+    const bad = await r.server.enqueue(event({ raise: 1 })).result;
+    expect(bad).toMatchObject({ kind: 'error', errorType: 'RuntimeError', streamed: true });
+    expect(JSON.parse(bad.body.toString())).toMatchObject({ errorMessage: 'mid-stream' });
+  });
+
+  it('a worker that cannot start: clear stderr, Runtime.WorkerStartError init error, exit 1', async () => {
+    const r = await start({ files: { 'app.py': HANDLER }, handler: 'app.handler', env: { TANDEM_PYTHON: '/nonexistent/python3' } });
+    expect(await r.exit).toEqual({ code: 1, signal: null });
+    expect(r.stderr()).toMatch(/TANDEM_PYTHON=\/nonexistent\/python3 is not an executable file/);
+    expect(r.server.initError?.errorType).toBe('Runtime.WorkerStartError');
+    await r.noOrphans();
+  });
+
+  it('routes a Node handler to the Node host', async () => {
+    const r = await start({ files: { 'index.mjs': 'export const handler = async (e) => ({ node: true, e });' }, handler: 'index.handler' });
+    const a = await r.server.enqueue(event({ x: 1 })).result;
+    expect(JSON.parse(a.body.toString())).toEqual({ node: true, e: { x: 1 } });
+  });
+});
+
+describe('worker death ends the runtime with the worker status, posts nothing, leaves nothing', () => {
+  const cases: Array<[string, { code: number | null; signal: NodeJS.Signals | null }]> = [
+    ['sys_exit', { code: 3, signal: null }],
+    ['os_exit', { code: 7, signal: null }],
+    ['SIGKILL', { code: null, signal: 'SIGKILL' }],
+    ['SIGSEGV', { code: null, signal: 'SIGSEGV' }],
+  ];
+  for (const [how, status] of cases) {
+    it(`${how} in the handler`, async () => {
+      const r = await start({ files: { 'app.py': HANDLER }, handler: 'app.handler' });
+      await r.server.enqueue(event({})).result;
+      const dying = r.server.enqueue(event({ die: how }));
+      expect(await r.exit).toEqual(status);
+      expect(posts(r)).toHaveLength(1); // only the first invocation's response
+      expect(r.server.inFlightIds).toEqual([dying.requestId]);
+      await r.noOrphans();
+    });
+  }
+
+  it('between invocations (a thread calls os._exit)', async () => {
+    const r = await start({ files: { 'app.py': HANDLER }, handler: 'app.handler' });
+    const a = await r.server.enqueue(event({ die: 'later' })).result;
+    expect(a.kind).toBe('response');
+    expect(await r.exit).toEqual({ code: 9, signal: null });
+    await r.noOrphans();
+  });
+
+  it('while importing the handler (sys.exit at module level): no init error, same status', async () => {
+    const r = await start({ files: { 'app.py': 'import sys\nsys.exit(4)\n' }, handler: 'app.handler' });
+    expect(await r.exit).toEqual({ code: 4, signal: null });
+    expect(posts(r)).toEqual([]);
+    await r.noOrphans();
+  });
+
+  it('mid-stream: the stream ends with Runtime.ExitError trailers, then the runtime exits', async () => {
+    const r = await start({ files: { 'app.py': HANDLER }, handler: 'app.stream' });
+    const res = await r.server.enqueue(event({ die: 1 })).result;
+    expect(res).toMatchObject({ kind: 'error', errorType: 'Runtime.ExitError', streamed: true });
+    expect(JSON.parse(res.body.toString()).errorMessage).toMatch(/Runtime exited with error: exit status 5/);
+    expect(await r.exit).toEqual({ code: 5, signal: null });
+    await r.noOrphans();
+  });
+});
