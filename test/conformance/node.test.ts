@@ -23,7 +23,7 @@ describe.concurrent(`node conformance (${interpreter})`, () => {
       c.name,
       async () => {
         if (c.language !== 'node') throw new Error(`${c.file}: a Node case must say "language": "node"`);
-        const r = await run(() => checkCase(c, { python }));
+        const r = await run(() => checkCase(c, { python, label: interpreter }));
         reportResult(SUITE, interpreter, r);
         if (!r.pass) expect.fail(r.report);
       },

@@ -181,6 +181,8 @@ export interface RunOptions {
   bootstrap?: string;
   /** Passed to the normaliser (multi-version test only). */
   stdlibDirPattern?: string;
+  /** What the run is on, for reports. Default: the Python interpreter. */
+  label?: string;
 }
 
 export interface CaseRun {
@@ -409,8 +411,8 @@ export async function checkCase(c: ConformanceCase, options: RunOptions, expecte
   if (!difference) return { name: c.name, pass: true, run };
   const tail = run.stderr.trim().split('\n').slice(-15).join('\n');
   const report = [
-    `conformance case ${c.name} (${c.file}) on ${options.python}: ${describeDifference(difference)}`,
-    `  run ended by: ${run.endedBy}`,
+    `conformance case ${c.name} (${c.file}) on ${options.label ?? options.python}: ${describeDifference(difference)}`,
+    `  run ended by: ${run.endedBy}; exit ${JSON.stringify(run.actual.exit)}; ${run.actual.requests.length} requests`,
     tail ? `  stderr (last lines):\n${tail.replace(/^/gm, '    ')}` : '  stderr: (empty)',
   ].join('\n');
   return { name: c.name, pass: false, difference, report, run };
