@@ -241,7 +241,11 @@ async function runSession(server, plan, spec) {
     const first = await session.invoke(Buffer.from(spec.firstEvent ?? '{}'));
     out.cold = { spawnToNextMs: session.firstNextAt - tSpawn, spawnToResponseMs: first.endAt - tSpawn };
     out.firstResponse = first.body.toString().slice(0, 200);
-    for (const w of spec.workloads) out[w.kind] = await WORKLOADS[w.kind](session, child.pid, w);
+    for (const w of spec.workloads) {
+      const tw = now();
+      out[w.kind] = await WORKLOADS[w.kind](session, child.pid, w);
+      (out.elapsedMs ??= {})[w.kind] = Math.round(now() - tw);
+    }
   } finally {
     clearTimeout(timer);
     if (plan.stopSignal) {
@@ -271,17 +275,20 @@ const WORKLOADS = {
     return { rssMiB: procs.reduce((a, p) => a + p.rssKiB, 0) / 1024, processes: procs };
   },
 
-  /** N back-to-back invocations after a warm-up. */
-  async warm(session, pid, { warmup, n, event = '{}' }) {
+  /** N back-to-back invocations after a warm-up (each phase also bounded in time, for a loaded machine). */
+  async warm(session, pid, { warmup, n: maxN, event = '{}', maxMs = Infinity }) {
     const body = Buffer.from(event);
-    for (let i = 0; i < warmup; i++) await session.invoke(body, false);
+    const warmUntil = now() + maxMs / 2;
+    for (let i = 0; i < warmup && now() < warmUntil; i++) await session.invoke(body, false);
     await session.idle();
     const procs = treePids(pid);
-    const lat = new Array(n);
+    const lat = [];
     const cpu0 = cpuNs(procs);
     const self0 = process.cpuUsage();
     const t0 = now();
-    for (let i = 0; i < n; i++) lat[i] = (await session.invoke(body, false)).latencyMs;
+    const until = t0 + maxMs;
+    while (lat.length < maxN && (lat.length < 100 || now() < until)) lat.push((await session.invoke(body, false)).latencyMs);
+    const n = lat.length;
     const elapsed = now() - t0;
     const self = process.cpuUsage(self0);
     const cpu = cpuNs(procs) - cpu0;

@@ -65,16 +65,16 @@ function workloads(smoke) {
         calls: { n: 5, warmup: 1 },
       }
     : {
-        warm: { warmup: 300, n: 1500 },
+        warm: { warmup: 300, n: 1500, maxMs: 3000 },
         payloadSizes: [1 * KiB, 100 * KiB, 1 * MiB, 5 * MiB],
         payloadReps: 5,
-        peak: { size: 1 * MiB, reps: 5 },
+        peak: { size: 1 * MiB, reps: 3 },
         streamShapes: [
           { k: 1000, b: 64 },
           { k: 100, b: 64 * KiB },
         ],
         streamReps: 5,
-        extraCold: 2,
+        extraCold: 1,
         calls: { n: 400, warmup: 100 },
       };
 }
