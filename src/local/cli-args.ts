@@ -27,6 +27,7 @@ export interface ServeOptions extends CommonOptions {
   port: number;
   host: string;
   concurrency: number;
+  maxConcurrency: number;
 }
 
 export const DEFAULT_HANDLER = 'lambda_function.lambda_handler';
@@ -43,7 +44,7 @@ const COMMON_FLAGS: Record<string, FlagKind> = {
   help: 'boolean',
 };
 const INVOKE_FLAGS: Record<string, FlagKind> = { ...COMMON_FLAGS, event: 'string', 'list-events': 'boolean' };
-const SERVE_FLAGS: Record<string, FlagKind> = { ...COMMON_FLAGS, port: 'string', host: 'string', concurrency: 'string' };
+const SERVE_FLAGS: Record<string, FlagKind> = { ...COMMON_FLAGS, port: 'string', host: 'string', concurrency: 'string', 'max-concurrency': 'string' };
 const SHORT: Record<string, string> = { e: 'event', d: 'dir', t: 'timeout', m: 'memory', p: 'port', w: 'watch', h: 'help' };
 
 interface Parsed {
@@ -137,12 +138,13 @@ export function parseInvoke(argv: string[]): InvokeOptions & { help: boolean } {
 
 export function parseServe(argv: string[]): ServeOptions & { help: boolean } {
   const p = parseFlags(argv, SERVE_FLAGS, 'serve');
-  if (p.flags.help === true) return { ...placeholder(), port: 9000, host: '127.0.0.1', concurrency: 1, help: true };
+  if (p.flags.help === true) return { ...placeholder(), port: 9000, host: '127.0.0.1', concurrency: 1, maxConcurrency: 1, help: true };
   return {
     ...common(p, 'serve'),
     port: numberFlag(p.flags, 'port', 9000, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number (0-65535)'),
     host: String(p.flags.host ?? '127.0.0.1'),
     concurrency: numberFlag(p.flags, 'concurrency', 1, (n) => Number.isInteger(n) && n >= 1 && n <= 64, 'a whole number from 1 to 64'),
+    maxConcurrency: numberFlag(p.flags, 'max-concurrency', 1, (n) => Number.isInteger(n) && n >= 1 && n <= 64, 'a whole number from 1 to 64'),
     help: false,
   };
 }
@@ -177,6 +179,8 @@ invoke:
 serve:
   --port <n>            default 9000        --host <addr>   default 127.0.0.1
   --concurrency <n>     runtime processes serving in parallel (default 1; extra requests queue)
+  --max-concurrency <m> invocations each runtime takes at once: Lambda Managed Instances mode
+                        (AWS_LAMBDA_MAX_CONCURRENCY=m; default 1, the classic one-at-a-time)
 
 Exit status of invoke: 0 success, 1 function error, 2 bad usage or input, 3 timeout, 4 tool failure.
 `;

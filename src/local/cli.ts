@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
         host: opts.host,
         port: opts.port,
         concurrency: opts.concurrency,
+        maxConcurrency: opts.maxConcurrency,
         watch: opts.watch,
         log: (c) => void process.stderr.write(c),
         onSupervisor: (s) => supervisors.push(s),

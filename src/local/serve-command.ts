@@ -13,6 +13,8 @@ export interface ServeCommand {
   host: string;
   port: number;
   concurrency: number;
+  /** Invocations per runtime (Lambda Managed Instances mode when > 1); default 1. */
+  maxConcurrency?: number;
   watch: boolean;
   log: (chunk: Buffer | string) => void;
   onSupervisor?(s: Supervisor): void;
@@ -26,7 +28,12 @@ export interface Serving {
 }
 
 export async function runServe(cmd: ServeCommand): Promise<Serving> {
-  const supervisor = new Supervisor({ config: cmd.config, concurrency: cmd.concurrency, log: cmd.log });
+  const supervisor = new Supervisor({
+    config: cmd.config,
+    concurrency: cmd.concurrency,
+    ...(cmd.maxConcurrency !== undefined ? { maxConcurrency: cmd.maxConcurrency } : {}),
+    log: cmd.log,
+  });
   cmd.onSupervisor?.(supervisor);
   const server = createInvokeApiServer({ supervisor, log: (t) => cmd.log(t) });
   await new Promise<void>((resolve, reject) => {
@@ -46,7 +53,7 @@ export async function runServe(cmd: ServeCommand): Promise<Serving> {
     : undefined;
   cmd.log(
     `tandem: serving ${cmd.config.handler} from ${cmd.config.taskRoot} at ${url} ` +
-      `(timeout ${cmd.config.timeoutSec} s, memory ${cmd.config.memoryMb} MB, concurrency ${cmd.concurrency}${cmd.watch ? ', watching' : ''})\n` +
+      `(timeout ${cmd.config.timeoutSec} s, memory ${cmd.config.memoryMb} MB, concurrency ${cmd.concurrency}${(cmd.maxConcurrency ?? 1) > 1 ? ` x ${cmd.maxConcurrency} per runtime (Managed Instances mode)` : ''}${cmd.watch ? ', watching' : ''})\n` +
       `  curl -XPOST ${url}/2015-03-31/functions/function/invocations -d '{}'\n`,
   );
   return {

@@ -2,7 +2,9 @@
 // environments: a runtime is started on demand (a cold start, `Init Duration` in its REPORT), kept warm
 // between invocations, replaced after a timeout (killed with its whole process group), after it exits, and
 // after `restart()` (code changed). One invocation at a time per runtime; with `concurrency` N, up to N
-// runtimes serve in parallel and further invocations wait their turn (never refused).
+// runtimes serve in parallel and further invocations wait their turn (never refused). With
+// `maxConcurrency` M > 1 each runtime runs in Lambda Managed Instances mode (AWS_LAMBDA_MAX_CONCURRENCY=M)
+// and takes up to M invocations at once; a timeout then fails only its own invocation, as there.
 // Prints Lambda's platform lines around each invocation and keeps the invocation's log for `Tail`.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -56,6 +58,8 @@ export interface SupervisorOptions {
   log: (chunk: Buffer | string) => void;
   /** Lambda's init phase limit (10 s for on-demand functions). */
   initTimeoutMs?: number;
+  /** Invocations one runtime takes at once (Lambda Managed Instances mode when > 1; default 1). */
+  maxConcurrency?: number;
   /** Extra variables for every runtime (tests). */
   extraEnv?: Record<string, string>;
 }
@@ -65,19 +69,23 @@ const LOG_KEEP_BYTES = 64 * 1024;
 
 class Slot {
   runtime: RuntimeProcess | undefined;
-  busy = false;
+  /** Set while a runtime is being started, so concurrent invocations share it. */
+  starting: Promise<RuntimeProcess> | undefined;
+  active = 0;
   stale = false;
-  capture: Buffer[] | undefined;
-  captured = 0;
+  /** The log of every invocation running on this slot's runtime, by request id. */
+  readonly captures = new Map<string, { parts: Buffer[]; size: number }>();
 
-  record(chunk: Buffer): void {
-    if (!this.capture) return;
-    this.capture.push(chunk);
-    this.captured += chunk.length;
-    if (this.captured > LOG_KEEP_BYTES) {
-      const all = Buffer.concat(this.capture).subarray(-LOG_KEEP_BYTES / 2);
-      this.capture = [all];
-      this.captured = all.length;
+  record(chunk: Buffer, only?: string): void {
+    for (const [id, c] of this.captures) {
+      if (only !== undefined && id !== only) continue;
+      c.parts.push(chunk);
+      c.size += chunk.length;
+      if (c.size > LOG_KEEP_BYTES) {
+        const all = Buffer.concat(c.parts).subarray(-LOG_KEEP_BYTES / 2);
+        c.parts = [all];
+        c.size = all.length;
+      }
     }
   }
 }
@@ -94,8 +102,11 @@ export class Supervisor {
   private readonly waiting: Array<(slot: Slot) => void> = [];
   private closed = false;
 
+  private readonly capacity: number;
+
   constructor(private readonly options: SupervisorOptions) {
     const n = Math.max(1, options.concurrency ?? 1);
+    this.capacity = Math.max(1, options.maxConcurrency ?? 1);
     this.slots = Array.from({ length: n }, () => new Slot());
   }
 
@@ -118,34 +129,42 @@ export class Supervisor {
     }
   }
 
-  /** Code changed: runtimes idle now are stopped, busy ones after their invocation; the next one inits afresh. */
+  /** Code changed: runtimes idle now are stopped, busy ones after their invocations; the next one inits afresh. */
   restart(): void {
     for (const slot of this.slots) {
       slot.stale = true;
-      if (!slot.busy) this.retire(slot);
+      if (slot.active === 0) this.retire(slot);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all(this.slots.map(async (s) => (await s.starting?.catch(() => undefined))?.kill()));
     await Promise.all(this.slots.map((s) => s.runtime?.stop()));
   }
 
+  /** The best slot with room: a warm runtime first, then one being started, then an empty slot. */
+  private pick(): Slot | undefined {
+    const open = this.slots.filter((s) => s.active < this.capacity && !(s.stale && s.active > 0));
+    return open.find((s) => s.runtime?.alive && !s.stale) ?? open.find((s) => s.starting) ?? open.find((s) => s.active === 0);
+  }
+
   private acquire(): Promise<Slot> {
-    const free = this.slots.filter((s) => !s.busy);
-    const slot = free.find((s) => s.runtime?.alive && !s.stale) ?? free[0];
+    const slot = this.waiting.length === 0 ? this.pick() : undefined;
     if (slot) {
-      slot.busy = true;
+      slot.active++;
       return Promise.resolve(slot);
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   private release(slot: Slot): void {
-    if (slot.stale) this.retire(slot);
-    const next = this.waiting.shift();
-    if (next) next(slot);
-    else slot.busy = false;
+    slot.active--;
+    if (slot.stale && slot.active === 0) this.retire(slot);
+    for (let next = this.pick(); next && this.waiting.length > 0; next = this.pick()) {
+      next.active++;
+      this.waiting.shift()!(next);
+    }
   }
 
   private retire(slot: Slot): void {
@@ -154,33 +173,46 @@ export class Supervisor {
     slot.stale = false;
   }
 
-  private emit(slot: Slot, text: string | Buffer): void {
+  private emit(slot: Slot, text: string | Buffer, only?: string): void {
     const chunk = typeof text === 'string' ? Buffer.from(text) : text;
-    slot.record(chunk);
+    slot.record(chunk, only);
     this.options.log(chunk);
+  }
+
+  /** The slot's live runtime, started (once, however many invocations ask) when there is none. */
+  private async runtimeFor(slot: Slot): Promise<{ runtime: RuntimeProcess; cold: boolean }> {
+    if (slot.runtime?.alive) return { runtime: slot.runtime, cold: false };
+    if (slot.starting) return { runtime: await slot.starting, cold: false };
+    const { config } = this.options;
+    const env: Record<string, string> = { ...this.options.extraEnv };
+    if (this.capacity > 1) {
+      env.AWS_LAMBDA_MAX_CONCURRENCY = String(this.capacity);
+      env.AWS_LAMBDA_INITIALIZATION_TYPE = 'lambda-managed-instances';
+    }
+    let started: RuntimeProcess | undefined;
+    slot.starting = RuntimeProcess.start(
+      config,
+      (chunk) => {
+        if (started && slot.runtime === started) this.emit(slot, chunk);
+        else this.options.log(chunk);
+      },
+      env,
+    );
+    try {
+      started = await slot.starting;
+    } finally {
+      slot.starting = undefined;
+    }
+    slot.runtime = started;
+    return { runtime: started, cold: true };
   }
 
   private async run(slot: Slot, request: InvokeRequest, listener: InvokeListener): Promise<InvokeReport> {
     const { config } = this.options;
     const requestId = request.requestId ?? randomUUID();
-    slot.capture = [];
-    slot.captured = 0;
-
-    let cold = false;
-    if (!slot.runtime?.alive) {
-      cold = true;
-      let started: RuntimeProcess | undefined;
-      started = await RuntimeProcess.start(
-        config,
-        (chunk) => {
-          if (started && slot.runtime === started) this.emit(slot, chunk);
-          else this.options.log(chunk);
-        },
-        this.options.extraEnv,
-      );
-      slot.runtime = started;
-    }
-    const runtime: RuntimeProcess = slot.runtime!;
+    slot.captures.set(requestId, { parts: [], size: 0 });
+    const { runtime, cold } = await this.runtimeFor(slot);
+    const shared = this.capacity > 1;
     const sampler = runtime.pid !== undefined ? new PeakMemorySampler(runtime.pid).start() : undefined;
 
     let startedAt: number | undefined;
@@ -193,7 +225,9 @@ export class Supervisor {
 
     const timeOut = (afterSec: number) => {
       timedOut = true;
-      runtime.kill();
+      // One invocation per runtime: the runtime goes, as Lambda ends the sandbox. Shared (LMI): only this
+      // invocation fails; the runtime keeps serving the others.
+      if (!shared) runtime.kill();
       const message = `RequestId: ${requestId} Error: Task timed out after ${afterSec.toFixed(2)} seconds`;
       runtime.server.settle(requestId, {
         kind: 'error',
@@ -208,7 +242,7 @@ export class Supervisor {
       if (startedAt !== undefined) return;
       startedAt = performance.now();
       if (cold) initDurationMs = startedAt - runtime.spawnedAt;
-      this.emit(slot, startLine(requestId, config.version));
+      this.emit(slot, startLine(requestId, config.version), requestId);
     };
 
     const pending = runtime.server.enqueue(
@@ -252,7 +286,7 @@ export class Supervisor {
       // Never reached the handler (init failed or timed out): the whole wait was init.
       if (cold) initDurationMs = endedAt - runtime.spawnedAt;
       startedAt = endedAt;
-      this.emit(slot, startLine(requestId, config.version));
+      this.emit(slot, startLine(requestId, config.version), requestId);
     }
     const maxMemoryUsedMb = sampler?.stop() ?? 0;
     await drainPipes();
@@ -260,14 +294,14 @@ export class Supervisor {
     let outcome: Outcome = result.kind === 'response' ? 'success' : 'error';
     if (timedOut) {
       outcome = 'timeout';
-      this.emit(slot, timeoutLogLine(requestId, config.timeoutSec));
+      this.emit(slot, timeoutLogLine(requestId, config.timeoutSec), requestId);
     } else if (result.kind === 'error' && result.source === 'platform') {
       const doc = safeJson(result.body);
-      if (doc?.errorMessage) this.emit(slot, `${doc.errorMessage}\n${result.errorType}\n`);
+      if (doc?.errorMessage) this.emit(slot, `${doc.errorMessage}\n${result.errorType}\n`, requestId);
     }
     const durationMs = timedOut ? Math.max(timeoutMs, endedAt - startedAt) : endedAt - startedAt;
     const platformFailure = result.kind === 'error' && (result.source === 'platform' || result.source === 'init');
-    this.emit(slot, endLine(requestId));
+    this.emit(slot, endLine(requestId), requestId);
     this.emit(
       slot,
       reportLine({
@@ -279,10 +313,11 @@ export class Supervisor {
         ...(initDurationMs !== undefined ? { initDurationMs } : {}),
         ...(timedOut ? { status: 'timeout' as const } : platformFailure ? { status: 'error' as const, errorType: result.errorType } : {}),
       }),
+      requestId,
     );
-    const log = Buffer.concat(slot.capture ?? []);
-    slot.capture = undefined;
-    if (!runtime.alive || timedOut || (result.kind === 'error' && result.source === 'init')) {
+    const log = Buffer.concat(slot.captures.get(requestId)?.parts ?? []);
+    slot.captures.delete(requestId);
+    if (!runtime.alive || (timedOut && !shared) || (result.kind === 'error' && result.source === 'init')) {
       // A runtime that failed init, timed out or died is never reused: the next invocation inits afresh.
       runtime.kill();
       if (slot.runtime === runtime) slot.runtime = undefined;

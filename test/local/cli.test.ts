@@ -103,6 +103,7 @@ describe('tandem invoke', () => {
     [['invoke', 'f.h', ...FIX, '--timeout'], /--timeout needs a value/],
     [['invoke', 'a.b', 'c.d'], /takes one handler/],
     [['serve', 'f.h', ...FIX, '--port', 'abc'], /--port abc: must be a port number/],
+    [['serve', 'f.h', ...FIX, '--max-concurrency', '0'], /--max-concurrency 0: must be a whole number from 1 to 64/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['events', 'nope'], /unknown sample "nope"/],
   ])('refuses %j with a clear message and exit status 2', async (args, message) => {

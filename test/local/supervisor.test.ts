@@ -2,7 +2,9 @@
 // starts, the REPORT line, timeouts, runtime exits, init errors, oversized responses, concurrency, orphans.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Supervisor } from '../../src/local/supervisor.ts';
-import { LogCollector, fixtureConfig, isAlive, waitFor } from './helpers.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogCollector, fixtureConfig, isAlive, tempDir, waitFor } from './helpers.ts';
 
 const open: Supervisor[] = [];
 afterEach(async () => {
@@ -176,5 +178,40 @@ describe('supervisor', () => {
     const pid = sup.runtimePids[0]!;
     await sup.close();
     await waitFor(() => !isAlive(pid) && !isAlive(json(r.result.body).childPid), 'processes to end');
+  });
+});
+
+describe('supervisor in Lambda Managed Instances mode (maxConcurrency)', () => {
+  it('runs up to M invocations at once on one runtime with AWS_LAMBDA_MAX_CONCURRENCY', async () => {
+    const dir = tempDir();
+    const logs = new LogCollector();
+    const sup = new Supervisor({ config: fixtureConfig(), log: logs.sink, maxConcurrency: 3 });
+    open.push(sup);
+    try {
+      const env = json((await sup.invoke({ body: ev({}) })).result.body).env;
+      expect(env.AWS_LAMBDA_MAX_CONCURRENCY).toBe('3');
+      expect(env.AWS_LAMBDA_INITIALIZATION_TYPE).toBe('lambda-managed-instances');
+      const release = join(dir.dir, 'go');
+      let started = 0;
+      const pending = [1, 2, 3].map(() => sup.invoke({ body: ev({ mode: 'wait', releaseFile: release }) }, { onStart: () => void started++ }));
+      // All three are running at the same time before any is allowed to finish.
+      await waitFor(() => started === 3, 'three invocations to run at once');
+      writeFileSync(release, '');
+      const results = await Promise.all(pending);
+      expect(new Set(results.map((r) => json(r.result.body).pid)).size).toBe(1);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('fails only the invocation that timed out and keeps the runtime', async () => {
+    const logs = new LogCollector();
+    const sup = new Supervisor({ config: fixtureConfig({ timeoutSec: 1 }), log: logs.sink, maxConcurrency: 2 });
+    open.push(sup);
+    const before = json((await sup.invoke({ body: ev({ mode: 'pid' }) })).result.body).pid;
+    const slow = await sup.invoke({ body: ev({ mode: 'sleep', ms: 3000 }) });
+    expect(slow.outcome).toBe('timeout');
+    const after = json((await sup.invoke({ body: ev({ mode: 'pid' }) })).result.body).pid;
+    expect(after).toBe(before);
   });
 });
