@@ -35,6 +35,13 @@ def one_arg(event):
 
 not_callable = {"a": 1}
 
+def interrupted(event, context):
+    raise KeyboardInterrupt()
+
+def paths(event, context):
+    import vendored_mod
+    return {"path": sys.path[:5], "pythonpath": os.environ.get("PYTHONPATH"), "vendored": vendored_mod.X}
+
 def trace(event, context):
     return [os.environ.get("_X_AMZN_TRACE_ID"), context.tenant_id, context._epoch_deadline_time_in_ms]
 """
@@ -124,6 +131,34 @@ class WorkerProtocol(unittest.TestCase):
             self.assertIsNone(w.recv())
             self.assertEqual(7, w.wait())
             self.assertEqual(b"bye\n", w.stdout())
+
+    def test_keyboard_interrupt_is_not_caught(self):
+        import signal
+
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root, "lambda_function.interrupted")
+            handshake(w)
+            w.send(invoke_msg("r", b"{}"))
+            self.assertIsNone(w.recv())
+            self.assertEqual(-signal.SIGINT, w.wait())
+            self.assertEqual(b"", w.stdout())
+
+    def test_sys_path_and_pth_files(self):
+        from .workerproc import BRIDGE_DIR
+
+        files = {"lambda_function.py": HANDLER, "vendor/vendored_mod.py": "X = 42\n", "extra.pth": "vendor\n"}
+        with TaskRoot(files) as root:
+            env = {"PYTHONPATH": None}
+            w = self.start(root, "lambda_function.paths", env=env)
+            handshake(w)
+            w.send(invoke_msg("r", b"{}"))
+            body = json.loads(w.recv()["body"])
+            self.assertEqual(root, body["path"][0])
+            self.assertRegex(body["path"][1], r"^/opt/python/lib/python3\.\d+/site-packages$")
+            self.assertEqual("/opt/python", body["path"][2])
+            self.assertEqual(BRIDGE_DIR, body["path"][3])
+            self.assertEqual(BRIDGE_DIR, body["pythonpath"])
+            self.assertEqual(42, body["vendored"])
 
     def test_not_callable_reports_one_runtime_frame(self):
         with TaskRoot({"lambda_function.py": HANDLER}) as root:
