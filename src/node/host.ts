@@ -225,14 +225,19 @@ class NodeHost implements Host {
       finish({ kind: 'response', contentType: JSON_TYPE, body });
     };
     let waitForEmptyEventLoop = true;
+    // The beforeExit listener is this invocation's only while it runs (a late callback of an earlier
+    // invocation must not replace the current one's, as it would in AWS's client).
+    const setListener = (fn: () => void) => {
+      if (this.active === active) this.beforeExit = fn;
+    };
     const rawCallback = (err: unknown, result?: unknown) => {
-      this.beforeExit = () => {};
+      setListener(() => {});
       if (err !== undefined && err !== null) postError(err);
       else if (!waitForEmptyEventLoop || !this.loop.tracking) complete(result);
-      else this.beforeExit = () => this.loop.runAsRuntime(() => setImmediate(() => complete(result)));
+      else setListener(() => this.loop.runAsRuntime(() => setImmediate(() => complete(result))));
     };
     const done = (err: unknown, result?: unknown) => {
-      this.beforeExit = () => {};
+      setListener(() => {});
       if (err !== undefined && err !== null) postError(err);
       else complete(result);
     };
@@ -286,7 +291,7 @@ class NodeHost implements Host {
         } catch (err) {
           callback(err);
         }
-        this.armDrain(active);
+        if (this.active === active) this.armDrain(active);
       }),
     );
   }
