@@ -13,7 +13,12 @@ if (!dir) {
   process.exit(2);
 }
 const out = join(dirname(fileURLToPath(import.meta.url)), 'STATUS.md');
-const lines = ['# Conformance status', '', `Generated ${new Date().toISOString()} by \`test/conformance/write-status.mjs\`.`, ''];
+const lines = [
+  '# Conformance status',
+  '',
+  `Generated ${new Date().toISOString()} by \`test/conformance/write-status.mjs\` from \`TANDEM_CONFORMANCE_REPORT=<dir> npx vitest run test/conformance\`.`,
+  '',
+];
 for (const suite of ['python', 'node', 'versions']) {
   const file = join(dir, `${suite}.json`);
   if (!existsSync(file)) continue;
@@ -33,5 +38,10 @@ for (const suite of ['python', 'node', 'versions']) {
     lines.push('');
   }
 }
+// Hand-written analysis below the marker survives regeneration.
+const MARKER = '<!-- notes: kept across regenerations -->';
+const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
+const notes = previous.includes(MARKER) ? previous.slice(previous.indexOf(MARKER)) : `${MARKER}\n\n## Notes\n\n(none)\n`;
+lines.push(notes);
 writeFileSync(out, lines.join('\n'));
 console.log(`wrote ${out}`);
