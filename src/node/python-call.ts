@@ -89,8 +89,12 @@ function contextFor(ctx: LambdaContextLike | undefined, env: NodeJS.ProcessEnv):
   return out;
 }
 
+function utf8(body: Uint8Array): string {
+  return (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+}
+
 function decodeError(fn: string, errorType: string, body: Uint8Array): PythonError {
-  const text = Buffer.from(body).toString('utf8');
+  const text = utf8(body);
   let doc: unknown = text;
   try {
     doc = JSON.parse(text);
@@ -117,7 +121,7 @@ export function makePython(getCaller: () => PythonCaller, env: NodeJS.ProcessEnv
       }
       const result = await getCaller().call(fn, Buffer.from(json ?? 'null'), contextFor(options?.context, env));
       if (result.kind === 'error') throw decodeError(fn, result.errorType, result.body);
-      const text = Buffer.from(result.body).toString('utf8');
+      const text = utf8(result.body);
       return (text === '' ? undefined : JSON.parse(text)) as Out;
     };
   };
