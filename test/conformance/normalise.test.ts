@@ -121,6 +121,13 @@ describe('normalise: Python recordings', () => {
     expect(n.stdout).toEqual([`  File "/var/lang/lib/python3.11/json/decoder.py", line <N>, in decode`]);
   });
 
+  test('Python regex semantics: Unicode word characters and Python whitespace', () => {
+    // é is a word character for Python's \w: no path starts after it. \x1c is whitespace for Python's \s
+    // (not for JS's): it ends a path segment, so the path below is not one path.
+    const n = normalise(raw([], `é/usr/lib/python3.11/a.py /opt/x\x1cy/lib/python3.11/b.py \u00a0/usr/lib/python3.11/c.py`));
+    expect(n.stdout).toEqual([`é/usr/lib/python3.11/a.py /opt/x\x1cy/lib/python3.11/b.py \u00a0/var/lang/lib/python3.11/c.py`]);
+  });
+
   test('task root: realpath and given path, longer first', () => {
     const n = normalise(raw([], `${REAL}/a.py ${ROOT}/b.py`));
     expect(n.stdout).toEqual(['/var/task/a.py /var/task/b.py']);
