@@ -118,7 +118,27 @@ def encode(obj):
 def encode_frame(obj):
     """A complete frame (length prefix + msgpack) for obj."""
     out = [b""]
-    _enc(obj, out)
+    if type(obj) is dict and len(obj) < 16:
+        # The envelope: a small map of str keys and (mostly) str / bin / nil values.
+        out.append(bytes((0x80 | len(obj),)))
+        for k, v in obj.items():
+            kb = k.encode()
+            if len(kb) < 32:
+                out.append(bytes((0xA0 | len(kb),)))
+                out.append(kb)
+            else:
+                _enc(k, out)
+            tv = type(v)
+            if tv is str and len(v) < 32 and v.isascii():
+                out.append(bytes((0xA0 | len(v),)))
+                out.append(v.encode())
+            elif tv is bytes and len(v) < 0x100:
+                out.append(bytes((0xC4, len(v))))
+                out.append(v)
+            else:
+                _enc(v, out)
+    else:
+        _enc(obj, out)
     n = 0
     for part in out:
         n += len(part)
@@ -217,7 +237,7 @@ def _dec(buf, pos):
 
 def _str(buf, pos, n):
     try:
-        return str(buf[pos : pos + n], "utf-8")
+        return buf[pos : pos + n].decode()
     except UnicodeDecodeError as e:
         raise ProtocolError("invalid UTF-8 in msgpack str: %s" % e) from None
 
@@ -237,20 +257,49 @@ def _map(buf, pos, n):
         raise ProtocolError("truncated msgpack data")
     out = {}
     for _ in range(n):
-        k, pos = _dec(buf, pos)
-        if type(k) is not str:
-            raise ProtocolError("msgpack map key is not a string")
-        v, pos = _dec(buf, pos)
+        # Fast paths for the envelope's shapes: fixstr keys; str, bin, nil and small int values.
+        b = buf[pos]
+        if 0xA0 <= b <= 0xBF:
+            end = pos + 1 + (b & 0x1F)
+            k = _str(buf, pos + 1, end - pos - 1)
+            pos = end
+        else:
+            k, pos = _dec(buf, pos)
+            if type(k) is not str:
+                raise ProtocolError("msgpack map key is not a string")
+        b = buf[pos]
+        if 0xA0 <= b <= 0xBF:
+            end = pos + 1 + (b & 0x1F)
+            v = _str(buf, pos + 1, end - pos - 1)
+            pos = end
+        elif b == 0xC0:
+            v = None
+            pos += 1
+        elif b == 0xC4:
+            end = pos + 2 + buf[pos + 1]
+            v = buf[pos + 2 : end]
+            pos = end
+        elif b <= 0x7F:
+            v = b
+            pos += 1
+        else:
+            v, pos = _dec(buf, pos)
         out[k] = v
     return out, pos
 
 
 def decode(buf):
-    """Decode exactly one msgpack value from buf (bytes-like)."""
+    """Decode exactly one msgpack value from buf (bytes)."""
+    if not isinstance(buf, bytes):
+        buf = bytes(buf)
     try:
         v, pos = _dec(buf, 0)
+    except IndexError:
+        raise ProtocolError("truncated msgpack data") from None
     except RecursionError:
         raise ProtocolError("msgpack data nested too deeply") from None
+    if pos > len(buf):
+        raise ProtocolError("truncated msgpack data")
     if pos != len(buf):
         raise ProtocolError("%d trailing bytes after the msgpack value" % (len(buf) - pos))
     return v
