@@ -158,8 +158,15 @@ def _tp_name(key):
 
 
 def make_dumps(ensure_ascii):
-    from decimal import Decimal
+    import sys
     from json.encoder import encode_basestring, encode_basestring_ascii
+
+    modules = sys.modules
+
+    def is_decimal(o):
+        # A Decimal can only exist once `decimal` is imported: no need to import it ourselves.
+        decimal = modules.get("decimal")
+        return decimal is not None and isinstance(o, decimal.Decimal)
 
     enc_str = encode_basestring_ascii if ensure_ascii else encode_basestring
     float_repr = float.__repr__
@@ -192,7 +199,7 @@ def make_dumps(ensure_ascii):
         raise TypeError(_KEY_ERROR + _tp_name(key))
 
     def default(o):
-        if isinstance(o, Decimal):
+        if is_decimal(o):
             if o.is_nan():
                 return "NaN"
             return str(o)
@@ -232,7 +239,7 @@ def make_dumps(ensure_ascii):
                     raise ValueError("Circular reference detected")
                 markers[oid] = o
                 r = default(o)
-                if isinstance(o, Decimal):
+                if is_decimal(o):
                     out.append(r)
                 else:
                     walk(r, out, markers)

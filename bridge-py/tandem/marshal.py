@@ -46,16 +46,16 @@ def _setup():
 
 
 def _simplejson_codec(simplejson, ensure_ascii):
-    import decimal
-    import math
-
     RawJSON = simplejson.RawJSON
+    modules = sys.modules
 
     class Encoder(simplejson.JSONEncoder):
         def default(self, obj):
-            if isinstance(obj, decimal.Decimal):
+            # A Decimal can only exist once `decimal` is imported: no need to import it ourselves.
+            decimal = modules.get("decimal")
+            if decimal is not None and isinstance(obj, decimal.Decimal):
                 if obj.is_nan():
-                    return math.nan
+                    return float("nan")
                 return RawJSON(str(obj))
             return simplejson.JSONEncoder.default(self, obj)
 
