@@ -54,7 +54,6 @@ export class PythonPool {
   private readonly workers = new Set<Worker>();
   private readonly idle: Worker[] = [];
   private readonly waiters: Array<{ resolve(w: Worker): void; reject(e: Error): void }> = [];
-  private starting = 0;
   private closed = false;
 
   constructor(opts: PoolOptions) {
@@ -166,20 +165,16 @@ export class PythonPool {
       if (w.alive) return w;
       this.forget(w);
     }
-    if (this.opts.mode === 'calls' && this.workers.size + this.starting < this.opts.size) {
-      this.starting++;
-      try {
-        const { worker, init } = await this.launch();
-        if (init.kind === 'ready' && worker) return worker;
-        if (init.kind === 'failed') throw init.error;
-        throw new WorkerStartError(
-          init.kind === 'initError'
-            ? `the Python worker failed to start: ${init.errorType}: ${init.body.toString('utf8')}`
-            : `the Python worker exited while starting`,
-        );
-      } finally {
-        this.starting--;
-      }
+    // Calls mode grows on demand (a worker being started is already in `workers`).
+    if (this.opts.mode === 'calls' && this.workers.size < this.opts.size) {
+      const { worker, init } = await this.launch();
+      if (init.kind === 'ready' && worker) return worker;
+      if (init.kind === 'failed') throw init.error;
+      throw new WorkerStartError(
+        init.kind === 'initError'
+          ? `the Python worker failed to start: ${init.errorType}: ${init.body.toString('utf8')}`
+          : `the Python worker exited while starting`,
+      );
     }
     return new Promise<Worker>((resolve, reject) => this.waiters.push({ resolve, reject }));
   }

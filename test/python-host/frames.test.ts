@@ -1,0 +1,138 @@
+// Protocol frames: our encoder against msgpackr's decoder and against the Python worker's own codec
+// (bridge-py/tandem/frames.py, through bridge-py/tests/msgpack_echo.py), the incremental decoder in every
+// split, and the frames it must refuse (oversized before allocating, not a map, no type, garbage).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { unpack } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { FrameDecoder, FrameEncoder, type Message } from '../../src/python/frames.ts';
+import { WorkerProtocolError } from '../../src/runtime/errors.ts';
+import { REPO, realPython } from '../runtime/run-bootstrap.ts';
+
+const encoder = new FrameEncoder();
+const frame = (msg: Record<string, unknown>) => Buffer.concat(encoder.encode(msg));
+
+function decodeAll(bytes: Buffer, step: number, max = 1 << 26): Message[] {
+  const d = new FrameDecoder(max);
+  const out: Message[] = [];
+  for (let i = 0; i < bytes.length; i += step) d.push(Buffer.from(bytes.subarray(i, i + step)), (m) => out.push(m));
+  expect(d.midFrame).toBe(false);
+  return out;
+}
+
+const INVOKE = {
+  t: 'invoke',
+  id: 'req-1',
+  deadlineMs: 1_800_000_000_123n,
+  functionArn: 'arn:aws:lambda:us-east-1:1:function:f',
+  traceId: null,
+  clientContext: '{"é":"😀"}',
+  cognitoIdentity: null,
+  tenantId: 't',
+  invocationId: undefined,
+  contentType: 'application/json',
+  body: Buffer.from('{"a": 1}'),
+};
+
+describe('FrameEncoder', () => {
+  it('writes a length prefix and one msgpack map that msgpackr reads back', () => {
+    const bytes = frame(INVOKE);
+    expect(bytes.readUInt32BE(0)).toBe(bytes.length - 4);
+    const back = unpack(bytes.subarray(4)) as Record<string, unknown>;
+    expect(back).toEqual({ ...INVOKE, deadlineMs: 1_800_000_000_123n, invocationId: null });
+  });
+
+  it('covers every size class of ints, strings, bins, maps and arrays', () => {
+    const msg = {
+      t: 'x',
+      ints: [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -32, -33, -(2 ** 31), -(2 ** 31) - 1],
+      floats: [1.5, -0.25, 1e300],
+      strs: ['', 'a'.repeat(31), 'b'.repeat(32), 'c'.repeat(255), 'd'.repeat(256), 'e'.repeat(70_000), 'é😀'],
+      bins: [Buffer.alloc(0), Buffer.alloc(255, 1), Buffer.alloc(256, 2), Buffer.alloc(70_000, 3), new Uint8Array([9, 8])],
+      big: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])),
+      bools: [true, false],
+    };
+    const back = unpack(frame(msg).subarray(4)) as Record<string, unknown>;
+    expect(back).toEqual({ ...msg, bins: msg.bins.map((b) => Buffer.from(b)), ints: msg.ints.map((n) => (n > 2 ** 32 - 1 || n < -(2 ** 31) ? BigInt(n) : n)) });
+  });
+
+  it('hands a large bin over as its own buffer, without copying it', () => {
+    const body = Buffer.alloc(1 << 20, 7);
+    const parts = encoder.encode({ t: 'invoke', id: 'x', body });
+    expect(parts.some((p) => p === body)).toBe(true);
+    const decoded = decodeAll(Buffer.concat(parts), 65536);
+    expect((decoded[0]!.body as Buffer).equals(body)).toBe(true);
+  });
+
+  it('frames encoded one after another stay intact (the slab is never rewritten)', () => {
+    const a = encoder.encode({ t: 'a', v: 'x'.repeat(1000) });
+    const keep = Buffer.concat(a);
+    for (let i = 0; i < 200; i++) encoder.encode({ t: 'b', v: 'y'.repeat(1000) });
+    expect(Buffer.concat(a).equals(keep)).toBe(true);
+  });
+
+  it("is read by the Python worker's codec with the right types (deadline an int, bodies bytes, nil None)", () => {
+    const input = Buffer.concat([frame(INVOKE), frame({ t: 'call', id: 'c', fn: 'm.f', body: Buffer.alloc(100_000, 1), context: null })]);
+    const r = spawnSync(realPython(), [join(REPO, 'bridge-py', 'tests', 'msgpack_echo.py')], { input, maxBuffer: 1 << 26 });
+    expect(r.status).toBe(0);
+    const replies: Array<Record<string, unknown>> = [];
+    for (let pos = 0; pos < r.stdout.length; ) {
+      const n = r.stdout.readUInt32BE(pos);
+      replies.push(unpack(r.stdout.subarray(pos + 4, pos + 4 + n)) as Record<string, unknown>);
+      pos += 4 + n;
+    }
+    expect(replies.map((x) => x.error)).toEqual([undefined, undefined]);
+    const types = replies.map((x) => JSON.parse(x.types as string) as { map: Array<[string, unknown]> });
+    const inv = Object.fromEntries(types[0]!.map.map(([k, v]) => [k, v]));
+    expect(inv.deadlineMs).toEqual({ int: '1800000000123' });
+    expect(inv.body).toEqual({ bin: Buffer.from('{"a": 1}').toString('hex') });
+    expect(inv.traceId).toBeNull();
+    expect(inv.invocationId).toBeNull();
+    expect(inv.clientContext).toEqual({ str: '{"é":"😀"}' });
+    const call = Object.fromEntries(types[1]!.map.map(([k, v]) => [k, v]));
+    expect((call.body as { bin: string }).bin).toBe('01'.repeat(100_000));
+  });
+});
+
+describe('FrameDecoder', () => {
+  it('decodes frames in any split, several per chunk', () => {
+    const bytes = Buffer.concat([frame({ t: 'a', n: 1 }), frame(INVOKE), frame({ t: 'c', data: Buffer.alloc(5000, 1) })]);
+    for (const step of [1, 3, 4, 5, 64, 4096, bytes.length]) {
+      const msgs = decodeAll(bytes, step);
+      expect(msgs.map((m) => m.t)).toEqual(['a', 'invoke', 'c']);
+      expect((msgs[2]!.data as Buffer).length).toBe(5000);
+    }
+  });
+
+  it('refuses an oversized frame from its length alone', () => {
+    const d = new FrameDecoder(1024);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(0xffffffff);
+    expect(() => d.push(head, () => undefined)).toThrow(/frame of 4294967295 bytes is over the limit of 1024 bytes/);
+    // Also when the length arrives in pieces.
+    const d2 = new FrameDecoder(1024);
+    d2.push(head.subarray(0, 2), () => undefined);
+    expect(() => d2.push(head.subarray(2), () => undefined)).toThrow(WorkerProtocolError);
+  });
+
+  const bad: Array<[string, Buffer, RegExp]> = [
+    ['an empty frame', Buffer.from([0, 0, 0, 0]), /empty frame/],
+    ['a frame that is not a map', Buffer.from([0, 0, 0, 1, 0x05]), /frame is not a msgpack map/],
+    ['a map without "t"', Buffer.from([0, 0, 0, 4, 0x81, 0xa1, 0x78, 0x01]), /frame has no string "t"/],
+    ['a map with a non-string "t"', Buffer.from([0, 0, 0, 4, 0x81, 0xa1, 0x74, 0x01]), /frame has no string "t"/],
+    ['undecodable bytes', Buffer.from([0, 0, 0, 2, 0xc1, 0xc1]), /undecodable frame|not a msgpack map/],
+  ];
+  for (const [what, bytes, pattern] of bad) {
+    it(`refuses ${what}`, () => {
+      const d = new FrameDecoder(1024);
+      let err: unknown;
+      try {
+        d.push(bytes, () => undefined);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(WorkerProtocolError);
+      expect((err as Error).message).toMatch(pattern);
+    });
+  }
+});
