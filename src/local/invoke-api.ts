@@ -113,8 +113,9 @@ export function createInvokeApiServer(opts: InvokeApiOptions): http.Server {
 
 async function handle(opts: InvokeApiOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
-  if (req.method === 'POST' && INVOKE_PATH.test(path)) return invoke(opts, req, res);
-  if (req.method === 'POST' && STREAM_INVOKE_PATH.test(path)) return invokeStreaming(opts, req, res);
+  // Any method on the Invoke API paths invokes, as with AWS's emulator (a GET sends `{}`).
+  if (INVOKE_PATH.test(path)) return invoke(opts, req, res);
+  if (STREAM_INVOKE_PATH.test(path)) return invokeStreaming(opts, req, res);
   return functionUrl(opts, req, res);
 }
 

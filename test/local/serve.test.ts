@@ -44,6 +44,12 @@ describe('serve mode', () => {
     expect(r.headers['content-type']).toBe('application/json');
   });
 
+  it('invokes with {} on any method of the invoke path, as AWS’s emulator does', async () => {
+    const res = await request(`${main.url}${INVOKE}`);
+    expect(res.statusCode).toBe(200);
+    expect(((await res.body.json()) as { event: unknown }).event).toEqual({});
+  });
+
   it('passes the client context through, decoded', async () => {
     const cc = { custom: { a: 1 } };
     const r = await post(main, INVOKE, '{}', { 'X-Amz-Client-Context': Buffer.from(JSON.stringify(cc)).toString('base64') });
