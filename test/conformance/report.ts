@@ -1,5 +1,6 @@
 // Collects per-case results of a conformance suite and, when TANDEM_CONFORMANCE_REPORT names a folder,
-// writes them there as <suite>.json (write-status.mjs turns those files into STATUS.md).
+// writes them there as <suite>.json (write-status.mjs turns those files into STATUS.md), plus, for each failing
+// case, its whole normalised recording and stderr under failures/<suite>/ for whoever debugs it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseResult } from './runner.ts';
@@ -24,6 +25,14 @@ export function reportResult(suite: string, interpreter: string, r: CaseResult):
       : (r.report ?? 'failed');
   }
   results.push({ suite, interpreter, name: r.name, pass: r.pass, detail });
+  const dir = process.env.TANDEM_CONFORMANCE_REPORT;
+  if (dir && !r.pass && r.run) {
+    const where = join(dir, 'failures', suite);
+    mkdirSync(where, { recursive: true });
+    const base = join(where, `${r.name}@${interpreter.replace(/[^\w.-]+/g, '_')}`);
+    writeFileSync(`${base}.actual.json`, JSON.stringify(r.run.actual, null, 1) + '\n');
+    writeFileSync(`${base}.stderr.txt`, r.run.stderr);
+  }
 }
 
 export function reportSkipped(suite: string, interpreter: string, name: string, reason: string): void {
