@@ -17,6 +17,7 @@ export type {
 } from './node/python-call.ts';
 
 const RUNTIME_CALLER = Symbol.for('tandem.runtime.pythonCaller');
+const RUNTIME_WARM = Symbol.for('tandem.runtime.pythonWarm');
 
 let standalone: (PythonCaller & { close(): Promise<void> }) | undefined;
 
@@ -32,7 +33,10 @@ function caller(): PythonCaller {
  * function `score` of module `model` (imported once, then reused) with the payload as JSON; resolves with the
  * decoded JSON result, rejects with a PythonError when the function raises.
  */
-export const python = makePython(caller);
+export const python = makePython(caller, process.env, () => {
+  // In the runtime, making a python() function starts the pool's first worker (see src/node/python-bridge.ts).
+  ((globalThis as Record<symbol, unknown>)[RUNTIME_WARM] as (() => void) | undefined)?.();
+});
 
 /** Stops the Python worker a standalone `python()` started (no-op inside the runtime or before any call). */
 export async function shutdownPython(): Promise<void> {

@@ -10,6 +10,11 @@ export type { PythonCaller } from './python-call.ts';
 
 /** Where the runtime publishes its caller for the `tandem-lambda` package. */
 export const RUNTIME_CALLER = Symbol.for('tandem.runtime.pythonCaller');
+/** Where the runtime publishes its pre-start hook (a python() function was made). */
+export const RUNTIME_WARM = Symbol.for('tandem.runtime.pythonWarm');
+
+const WARM_FN = 'json.loads';
+const WARM_BODY = Buffer.from('"null"');
 
 export function installPythonGlobal(loop: UserEventLoop, getPool: (() => PythonCaller) | undefined): void {
   let pool: PythonCaller | undefined;
@@ -33,7 +38,24 @@ export function installPythonGlobal(loop: UserEventLoop, getPool: (() => PythonC
       return p;
     },
   };
+  // A handler that makes a python() function (usually at module scope, during init) will call Python: start
+  // a worker now, so its start-up overlaps the rest of init instead of delaying the first call. A no-op
+  // call (json.loads of "null") does it without output.
+  let warmed = false;
+  const warm = () => {
+    if (warmed || !getPool) return;
+    warmed = true;
+    loop.runAsRuntime(() => {
+      try {
+        pool ??= getPool();
+        pool.call(WARM_FN, WARM_BODY).catch(() => {});
+      } catch {
+        // the first real call reports the problem
+      }
+    });
+  };
   const g = globalThis as Record<string | symbol, unknown>;
   g[RUNTIME_CALLER] = caller;
-  g['tandem'] = Object.freeze({ python: makePython(() => caller), PythonError });
+  g[RUNTIME_WARM] = warm;
+  g['tandem'] = Object.freeze({ python: makePython(() => caller, process.env, warm), PythonError });
 }

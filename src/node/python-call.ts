@@ -109,9 +109,10 @@ function decodeError(fn: string, errorType: string, body: Uint8Array): PythonErr
 }
 
 /** Builds `python(fn)` over a caller obtained lazily (the pool starts on the first call, not before). */
-export function makePython(getCaller: () => PythonCaller, env: NodeJS.ProcessEnv = process.env) {
+export function makePython(getCaller: () => PythonCaller, env: NodeJS.ProcessEnv = process.env, onCreate?: () => void) {
   return function python<In = unknown, Out = unknown>(fn: string): PythonFunction<In, Out> {
     checkFunctionName(fn);
+    onCreate?.();
     return async (payload?: In, options?: PythonCallOptions): Promise<Out> => {
       let json: string | undefined;
       try {

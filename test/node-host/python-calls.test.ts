@@ -34,8 +34,7 @@ def echo(payload, context=None):
 
 const HANDLER = `
 exports.handler = async (event, context) => {
-  const score = tandem.python('model.score');
-  if (event.mode === 'one') return score({ text: event.text }, { context });
+  if (event.mode === 'one') return tandem.python('model.score')({ text: event.text }, { context });
   if (event.mode === 'error') {
     try {
       await tandem.python('model.boom')({ field: 'name' });
@@ -126,6 +125,22 @@ describe('tandem.python() inside the runtime', () => {
     // ...and one that does call Python has one.
     body(await r.invoke({ mode: 'one', text: 'x' }));
     expect(descendants(r.proc.pid!).filter((p) => /worker\.py/.test(p.cmd)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('pre-start', () => {
+  test('a python() function made at module scope starts the worker during init, before any call', async () => {
+    run = await startRuntime({
+      files: { 'app.js': "const score = tandem.python('model.score');\nexports.handler = async (e) => e.call ? score({ text: 'abc' }) : 'no call';", 'model.py': MODEL },
+      handler: 'app.handler',
+    });
+    expect(body(await run.invoke({}))).toBe('no call');
+    const workers = () => descendants(run!.proc.pid!).filter((p) => /worker\.py/.test(p.cmd));
+    // The worker was started when the function was made; it may still be starting.
+    for (let i = 0; i < 200 && workers().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(workers().length).toBe(1);
+    expect(body(await run.invoke({ call: true }))).toMatchObject({ score: 3, loads: 1 });
+    expect(workers().length).toBe(1);
   });
 });
 
