@@ -37,6 +37,12 @@ export function reportLine(f: ReportFields): string {
   return `${parts.join('\t')}\t\n`;
 }
 
+/** Lambda's line for an init phase that failed (on-demand functions log it only then). */
+export const initReportLine = (initDurationMs: number, status: 'error' | 'timeout', errorType?: string): string =>
+  `INIT_REPORT Init Duration: ${ms(initDurationMs)} ms\tPhase: init\tStatus: ${status}` +
+  (status === 'error' && errorType ? `\tError Type: ${errorType}` : '') +
+  '\n';
+
 /** The line Lambda writes to the function's log when an invocation times out. */
 export const timeoutLogLine = (requestId: string, timeoutSec: number, at = new Date()): string =>
   `${at.toISOString()} ${requestId} Task timed out after ${timeoutSec.toFixed(2)} seconds\n`;

@@ -12,7 +12,7 @@ import type { InvocationResult } from './runtime-api-server.ts';
 import { RuntimeProcess, describeExit, type ExitInfo } from './runtime-process.ts';
 import { functionArn, type FunctionConfig } from './function-config.ts';
 import { PeakMemorySampler } from './process-tree.ts';
-import { billedMs, endLine, reportLine, startLine, timeoutLogLine } from './platform-log.ts';
+import { billedMs, endLine, initReportLine, reportLine, startLine, timeoutLogLine } from './platform-log.ts';
 import { HEADER } from './wire.ts';
 
 export interface InvokeRequest {
@@ -284,7 +284,11 @@ export class Supervisor {
     clearTimeout(initTimer);
     if (startedAt === undefined) {
       // Never reached the handler (init failed or timed out): the whole wait was init.
-      if (cold) initDurationMs = endedAt - runtime.spawnedAt;
+      if (cold) {
+        initDurationMs = endedAt - runtime.spawnedAt;
+        const failed = result.kind === 'error' ? result.errorType : undefined;
+        this.emit(slot, initReportLine(initDurationMs, timedOut ? 'timeout' : 'error', failed), requestId);
+      }
       startedAt = endedAt;
       this.emit(slot, startLine(requestId, config.version), requestId);
     }

@@ -130,6 +130,7 @@ describe('supervisor', () => {
       expect(r.initDurationMs).toBeDefined();
     }
     expect(logs.text).toContain('Error Type: Runtime.FixtureInitError');
+    expect(logs.text).toMatch(/^INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: error\tError Type: Runtime.FixtureInitError\n/m);
   });
 
   it('reports a runtime that exits during init as Runtime.ExitError', async () => {
