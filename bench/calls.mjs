@@ -1,6 +1,7 @@
 // The Node -> Python call bench (issue 5), run in its own process: the round trip of one call with a 1 KiB
-// JSON payload through tandem's python() API, through python-shell (JSON lines over stdio), and as a direct
-// in-process JavaScript call (the floor); plus an in-process call of the Node hello handler (the floor for
+// JSON payload through tandem's python() API, through python-shell (JSON lines over stdio to one long-lived
+// script; and, for reference, PythonShell.run: one process per call), and as a direct in-process
+// JavaScript call (the floor); plus an in-process call of the Node hello handler (the floor for
 // Node handlers run by tandem). Alternates the contenders in blocks and reports per-call medians.
 // Run by bench/run.mjs over IPC, or by hand: `node bench/calls.mjs '{"n":200}'`.
 import { performance } from 'node:perf_hooks';
@@ -63,7 +64,7 @@ async function startTandem(python, tandemDir = root) {
 
 async function main() {
   const opts = process.send ? await new Promise((r) => process.once('message', r)) : JSON.parse(process.argv[2] ?? '{}');
-  const { n = 500, warmup = 50, rounds = 3, payloadBytes = 1024, python, tandem: tandemDir } = opts;
+  const { n = 500, warmup = 50, rounds = 3, payloadBytes = 1024, python, tandem: tandemDir, runCalls = 5 } = opts;
   // tandem's python() finds the function's module under LAMBDA_TASK_ROOT, with the interpreter TANDEM_PYTHON.
   process.env.LAMBDA_TASK_ROOT = taskRoot;
   process.env.TANDEM_PYTHON = python;
@@ -81,8 +82,17 @@ async function main() {
   } catch (error) {
     out.tandemUnavailable = String(error?.message ?? error);
   }
+  const runOptions = { mode: 'json', pythonPath: python, env: { PATH: process.env.PATH, LANG: 'en_US.UTF-8' } };
+  const shellRun = async (p) =>
+    (
+      await PythonShell.run(join(here, 'baselines', 'shell_run.py'), {
+        ...runOptions,
+        args: [taskRoot, FUNCTION, JSON.stringify(p)],
+      })
+    )[0];
   const direct = async (p) => p;
   contenders.direct = direct;
+  if (runCalls > 0) contenders.pythonShellRun = shellRun;
   const { handler } = await import(pathToFileURL(join(taskRoot, 'node', 'hello.mjs')).href);
   contenders.nodeHandlerInProcess = async (p) => JSON.stringify(await handler(JSON.parse(JSON.stringify(p)), {}));
 
@@ -100,7 +110,12 @@ async function main() {
   for (let r = 0; r < rounds; r++) {
     const names = Object.keys(contenders);
     if (r % 2) names.reverse();
-    for (const name of names) samples[name].push(...(await timeCalls(contenders[name], payload, n, r === 0 ? warmup : 0)));
+    for (const name of names) {
+      // A process per call costs tens of milliseconds: a few calls per round are enough.
+      const perCall = name === 'pythonShellRun';
+      const warm = r > 0 ? 0 : perCall ? 1 : warmup;
+      samples[name].push(...(await timeCalls(contenders[name], payload, perCall ? runCalls : n, warm)));
+    }
   }
   for (const [name, lat] of Object.entries(samples)) {
     out.contenders[name] = { medianUs: median(lat), p99Us: percentile(lat, 99), calls: lat.length };

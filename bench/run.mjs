@@ -62,7 +62,7 @@ function workloads(smoke) {
         streamShapes: [{ k: 3, b: 64 }],
         streamReps: 1,
         extraCold: 0,
-        calls: { n: 5, warmup: 1 },
+        calls: { n: 5, warmup: 1, runCalls: 1 },
       }
     : {
         warm: { warmup: 300, n: 1500, maxMs: 3000 },
@@ -75,7 +75,7 @@ function workloads(smoke) {
         ],
         streamReps: 5,
         extraCold: 1,
-        calls: { n: 400, warmup: 100 },
+        calls: { n: 400, warmup: 100, runCalls: 3 },
       };
 }
 

@@ -73,4 +73,17 @@ export const TARGETS = [
       );
     },
   },
+  {
+    evaluate: (_s, calls) => {
+      const t = calls?.contenders?.tandem?.medianUs;
+      const p = calls?.contenders?.pythonShellRun?.medianUs;
+      return compare(
+        'Node->Python call vs PythonShell.run, one process per call (reference only)',
+        ratio(t, p),
+        '<=',
+        0.5,
+        `tandem ${r(t)} us vs PythonShell.run ${r(p)} us`,
+      );
+    },
+  },
 ];

@@ -74,7 +74,7 @@ describe('bench --smoke', () => {
 
   it('timed Node -> Python calls through tandem, python-shell and a direct call', () => {
     expect(report.calls?.tandemUnavailable).toBeUndefined();
-    for (const name of ['tandem', 'pythonShell', 'direct', 'nodeHandlerInProcess']) {
+    for (const name of ['tandem', 'pythonShell', 'pythonShellRun', 'direct', 'nodeHandlerInProcess']) {
       expect.soft(report.calls?.contenders[name]?.medianUs, name).toSatisfy(Number.isFinite);
     }
   });
