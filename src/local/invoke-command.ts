@@ -40,6 +40,12 @@ export async function invokeOnce(supervisor: Supervisor, event: Buffer, io: Invo
   const tty = io.stdout.isTTY === true;
   let streamed = false;
   let splitter: PreludeSplitter | undefined;
+  let lastByte = -1;
+  const out = async (data: Buffer) => {
+    if (data.length === 0) return;
+    lastByte = data[data.length - 1]!;
+    await write(io.stdout, data);
+  };
   const report = await supervisor.invoke(
     { body: event },
     {
@@ -51,29 +57,28 @@ export async function invokeOnce(supervisor: Supervisor, event: Buffer, io: Invo
         if (splitter) {
           const { prelude, body } = splitter.push(chunk);
           if (prelude) await write(io.stderr, `tandem: HTTP prelude ${JSON.stringify(prelude)}\n`);
-          if (body.length > 0) await write(io.stdout, body);
+          await out(body);
         } else {
-          await write(io.stdout, chunk);
+          await out(chunk);
         }
       },
     },
   );
   const { result } = report;
   if (splitter) {
-    const rest = splitter.end();
-    if (rest.length > 0) await write(io.stdout, rest);
+    await out(splitter.end());
   }
   if (result.kind === 'response') {
     if (!streamed) {
       const text = tty ? pretty(result.body) : undefined;
       await write(io.stdout, text ?? result.body);
       if (tty && text === undefined && !result.body.toString().endsWith('\n')) await write(io.stdout, '\n');
-    } else if (tty) {
+    } else if (tty && lastByte !== -1 && lastByte !== 0x0a) {
       await write(io.stdout, '\n');
     }
   } else if (streamed) {
     // Part of the response is already on stdout: the error document goes to stderr.
-    if (tty) await write(io.stdout, '\n');
+    if (tty && lastByte !== -1 && lastByte !== 0x0a) await write(io.stdout, '\n');
     await write(io.stderr, `tandem: the stream ended with ${result.errorType}: `);
     await write(io.stderr, result.body);
     await write(io.stderr, '\n');
