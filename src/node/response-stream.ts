@@ -56,16 +56,14 @@ export class ResponseStream extends Writable {
     return super.write(chunk, encoding as BufferEncoding, cb as WriteCallback);
   }
 
-  override end(chunk?: unknown, encoding?: unknown, cb?: unknown): this {
-    if (typeof chunk === 'function') {
-      cb = chunk;
-      chunk = undefined;
-    } else if (typeof encoding === 'function') {
-      cb = encoding;
-      encoding = undefined;
-    }
-    if (chunk !== undefined && chunk !== null) this.write(chunk, encoding);
-    return super.end(cb as () => void);
+  /**
+   * As in 3.3.0, whose `end` passes only its first argument to the request's own `end`: `end(cb)` ends with a
+   * callback; `end(chunk, ...)` writes the chunk as is (no prelude, no JSON encoding) and drops the rest.
+   */
+  override end(chunk?: unknown): this {
+    if (typeof chunk === 'function') return super.end(chunk as () => void);
+    if (chunk !== undefined && chunk !== null) super.write(chunk);
+    return super.end();
   }
 
   private writerFor(): StreamWriter {

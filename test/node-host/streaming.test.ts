@@ -44,6 +44,10 @@ export const prelude = awslambda.streamifyResponse(async (event, stream) => {
   http.end();
 });
 
+export const endChunk = awslambda.streamifyResponse(async (event, stream) => {
+  awslambda.HttpResponseStream.from(stream, { statusCode: 200 }).end('raw');
+});
+
 export const tooLate = awslambda.streamifyResponse(async (event, stream) => {
   stream.write('x');
   try {
@@ -139,6 +143,13 @@ describe('Node streaming handlers', () => {
     if (result.kind === 'response') {
       expect(result.body.toString('latin1')).toBe('{"statusCode":418,"headers":{"x-a":"b"}}' + '\0'.repeat(8) + '{"json":true}');
     }
+  });
+
+  test('end(chunk) writes the chunk as is, without the prelude (as 3.3.0, whose end() passes it straight on)', async () => {
+    const r = await start('endChunk');
+    const result = await r.invoke({});
+    expect(result).toMatchObject({ kind: 'response', contentType: 'application/vnd.awslambda.http-integration-response' });
+    if (result.kind === 'response') expect(result.body.toString()).toBe('raw');
   });
 
   test('setContentType after the first write throws Runtime.InvalidStreamingOperation', async () => {
