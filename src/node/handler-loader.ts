@@ -97,14 +97,3 @@ export async function loadHandler(taskRoot: string, full: string, beforeLoad?: (
   if (typeof fn !== 'function') throw new HandlerNotFound(`${full} is not a function`);
   return fn as HandlerFunction;
 }
-
-/** Whether a module for this handler string exists under the task root (the router's `.js/.mjs/.cjs` test). */
-export function nodeModuleExists(taskRoot: string, full: string): boolean {
-  try {
-    const { moduleRoot, module } = parseHandler(full);
-    const p = resolve(taskRoot, moduleRoot, module);
-    return ['', '.js', '.mjs', '.cjs'].some((ext) => existsSync(p + ext));
-  } catch {
-    return false;
-  }
-}
