@@ -268,6 +268,18 @@ function eventOfSize(size) {
 }
 
 const WORKLOADS = {
+  /** Invocations whose figures are dropped: lets the JIT of a Node runtime warm up before measuring. */
+  async warmup(session, _pid, { event, n, maxMs = Infinity }) {
+    const body = Buffer.from(event);
+    const until = now() + maxMs;
+    let i = 0;
+    while (i < n && now() < until) {
+      await session.invoke(body, false);
+      i++;
+    }
+    return { n: i };
+  },
+
   /** Resident memory of the whole tree once the runtime is idle after its first invocation. */
   async memoryIdle(session, pid) {
     await session.idle();

@@ -8,7 +8,7 @@
 // --smoke runs each workload once with tiny sizes (correctness only; used by test/bench/smoke.test.ts).
 import { fork, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, totalmem, getPriority, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -56,6 +56,7 @@ function workloads(smoke) {
   return smoke
     ? {
         warm: { warmup: 2, n: 5 },
+        jitWarmup: { n: 2 },
         payloadSizes: [1 * KiB, 64 * KiB],
         payloadReps: 1,
         peak: { size: 64 * KiB, reps: 1 },
@@ -66,6 +67,8 @@ function workloads(smoke) {
       }
     : {
         warm: { warmup: 300, n: 1500, maxMs: 3000 },
+        // Echo and stream sessions start a fresh runtime: warm its JIT first, as the hello session does.
+        jitWarmup: { n: 300, maxMs: 1500 },
         payloadSizes: [1 * KiB, 100 * KiB, 1 * MiB, 5 * MiB],
         payloadReps: 5,
         peak: { size: 1 * MiB, reps: 3 },
@@ -96,6 +99,7 @@ function sessionsFor(kind, w) {
       name: 'echo',
       handler: 'echo.handler',
       workloads: [
+        { kind: 'warmup', event: `{"data":"${'a'.repeat(1013)}"}`, ...w.jitWarmup },
         { kind: 'memoryPeak', ...w.peak },
         { kind: 'payload', sizes: w.payloadSizes, reps: w.payloadReps, warmup: 1 },
       ],
@@ -104,7 +108,10 @@ function sessionsFor(kind, w) {
       name: 'stream',
       handler: 'stream.handler',
       firstEvent: '{"k":1,"b":1}',
-      workloads: [{ kind: 'stream', shapes: w.streamShapes, reps: w.streamReps, warmup: 1 }],
+      workloads: [
+        { kind: 'warmup', event: '{"k":4,"b":64}', ...w.jitWarmup },
+        { kind: 'stream', shapes: w.streamShapes, reps: w.streamReps, warmup: 1 },
+      ],
     },
   ];
 }
@@ -281,8 +288,21 @@ function printTable(summary, sideNames) {
   }
 }
 
+/** On a shared machine, other work distorts a multi-process runtime most: the suite raises its own
+ *  priority (inherited by the fake API and the runtimes) when it may. BENCH_NICE=0 keeps the default. */
+function raisePriority() {
+  const want = Number(process.env.BENCH_NICE ?? -10);
+  try {
+    if (want !== 0) setPriority(0, want);
+  } catch {
+    // not permitted: run at the inherited priority
+  }
+  return getPriority(0);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  const nice = opts.smoke ? getPriority(0) : raisePriority();
   const w = workloads(opts.smoke);
   const python = resolvePython();
   let node22 = null;
@@ -338,7 +358,7 @@ async function main() {
     elapsedS: round(elapsedS, 1),
     pairs: opts.pairs,
     smoke: opts.smoke,
-    machine: info,
+    machine: { ...info, nice },
     node22: node22Note,
     sides: Object.fromEntries(sides.map((s) => [s.name, s.what])),
     workloads: w,
