@@ -42,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       const opts = parseServe(rest);
       if (opts.help) return void process.stdout.write(USAGE), EXIT.ok;
       const config = buildConfig(opts);
+      // The server outlives any one bad request: an unexpected error is reported, not fatal.
+      process.on('uncaughtException', (e) => process.stderr.write(`tandem: internal error (still serving): ${e.stack ?? String(e)}\n`));
       await runServe({
         config,
         host: opts.host,

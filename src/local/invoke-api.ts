@@ -284,7 +284,17 @@ async function functionUrl(opts: InvokeApiOptions, req: http.IncomingMessage, re
         for (const [k, vs] of Object.entries(prelude.multiValueHeaders ?? {})) for (const v of vs) headers.push([k, String(v)]);
         for (const c of prelude.cookies ?? []) headers.push(['set-cookie', c]);
         if (!headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['content-type', 'application/octet-stream']);
-        res.writeHead(prelude.statusCode ?? 200, headers.flat());
+        const status = Number(prelude.statusCode ?? 200);
+        try {
+          res.writeHead(Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500, headers.flat());
+        } catch (e) {
+          // A header name or value HTTP cannot carry: the function's prelude is unusable.
+          opts.log(`tandem: the streamed HTTP prelude cannot be sent: ${(e as Error).message}\n`);
+          res.removeHeader('content-type');
+          res.writeHead(502, { 'content-type': 'application/json' });
+          res.end('{"Message":"Internal Server Error"}');
+          return;
+        }
         res.flushHeaders();
       }
       if (rest.length > 0) await writeTo(res, rest);
@@ -305,6 +315,11 @@ async function functionUrl(opts: InvokeApiOptions, req: http.IncomingMessage, re
     return sendJson(res, 502, { Message: 'Internal Server Error' }, { 'x-amzn-ErrorType': 'FunctionError', [H.requestId]: report.requestId });
   }
   const answer = httpAnswerOf(result.body, result.contentType);
-  res.writeHead(answer.status, [...answer.headers, ['content-length', String(answer.body.length)]].flat());
+  try {
+    res.writeHead(answer.status, [...answer.headers, ['content-length', String(answer.body.length)]].flat());
+  } catch (e) {
+    opts.log(`tandem: the function's HTTP response cannot be sent: ${(e as Error).message}\n`);
+    return sendJson(res, 502, { Message: 'Internal Server Error' });
+  }
   res.end(answer.body);
 }

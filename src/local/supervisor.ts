@@ -179,6 +179,19 @@ export class Supervisor {
     this.options.log(chunk);
   }
 
+  /** A caller's callback failing must not take the Runtime API server (or the tool) down. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  private internalError(e: unknown): void {
+    this.options.log(`tandem: internal error while forwarding a response: ${(e as Error)?.stack ?? String(e)}\n`);
+  }
+
   /** The slot's live runtime, started (once, however many invocations ask) when there is none. */
   private async runtimeFor(slot: Slot): Promise<{ runtime: RuntimeProcess; cold: boolean }> {
     if (slot.runtime?.alive) return { runtime: slot.runtime, cold: false };
@@ -259,11 +272,21 @@ export class Supervisor {
         onStart: (id) => {
           begin();
           timer = setTimeout(() => timeOut(config.timeoutSec), timeoutMs);
-          listener.onStart?.(id);
+          this.guard(() => listener.onStart?.(id));
         },
-        onStreamStart: (ct) => listener.onStreamStart?.(ct),
+        onStreamStart: (ct) => this.guard(() => listener.onStreamStart?.(ct)),
         // Without onChunk the server buffers a streamed response into the result (up to 200 MB).
-        ...(listener.onChunk ? { onChunk: (c: Buffer) => listener.onChunk!(c) } : {}),
+        ...(listener.onChunk
+          ? {
+              onChunk: (c: Buffer) => {
+                try {
+                  return Promise.resolve(listener.onChunk!(c)).catch((e: unknown) => this.internalError(e));
+                } catch (e) {
+                  this.internalError(e);
+                }
+              },
+            }
+          : {}),
       },
     );
 

@@ -242,6 +242,24 @@ describe('serve mode streaming', () => {
     expect(rest).toBe('world');
   });
 
+  it('answers 502 and keeps serving when a function sends headers HTTP cannot carry', async () => {
+    const bad = JSON.stringify({ statusCode: 200, headers: { 'x-bad': 'line\nbreak' } });
+    const streamed = JSON.stringify({
+      mode: 'stream',
+      contentType: 'application/vnd.awslambda.http-integration-response',
+      chunks: [`${bad}\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000body`],
+    });
+    const r1 = await request(`${s.url}/bad-stream`, { method: 'POST', body: streamed });
+    expect(r1.statusCode).toBe(502);
+    await r1.body.dump();
+    const buffered = JSON.stringify({ mode: 'return', value: { statusCode: 200, headers: { 'bad header': 'x' }, body: 'b' } });
+    const r2 = await request(`${s.url}/bad-buffered`, { method: 'POST', body: buffered });
+    expect(r2.statusCode).toBe(502);
+    await r2.body.dump();
+    const ok = await post(s, INVOKE, '{"mode":"pid"}');
+    expect(ok.status).toBe(200);
+  });
+
   it('buffers a streamed answer for a plain Invoke', async () => {
     const r = await post(s, INVOKE, JSON.stringify({ mode: 'stream', chunks: ['a', 'b', 'c'] }));
     expect(r.bytes.toString()).toBe('abc');
