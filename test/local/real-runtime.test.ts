@@ -102,6 +102,57 @@ describe.skipIf(!ready)('with the real bootstrap', () => {
     });
   });
 
+  describe('serve mode on the python-hello example', () => {
+    let s: Serving;
+    beforeAll(async () => {
+      s = await runServe({
+        config: {
+          handler: 'lambda_function.lambda_handler',
+          taskRoot: EXAMPLE,
+          functionName: 'hello',
+          version: '$LATEST',
+          timeoutSec: 10,
+          memoryMb: 256,
+          region: 'us-east-1',
+          bootstrap: defaultBootstrap(),
+          runtimeDir: packageRoot(),
+          env: {},
+        },
+        host: '127.0.0.1',
+        port: 0,
+        concurrency: 2,
+        watch: false,
+        log: new LogCollector().sink,
+      });
+    });
+    afterAll(async () => {
+      await s.close();
+    });
+
+    it('answers the AWS-emulator-style curl call, with Tail logs', async () => {
+      const res = await request(`${s.url}/2015-03-31/functions/function/invocations`, {
+        method: 'POST',
+        body: '{"name":"Ada"}',
+        headers: { 'X-Amz-Log-Type': 'Tail' },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(((await res.body.json()) as { message: string }).message).toBe('Hello, Ada!');
+      const tail = Buffer.from(res.headers['x-amz-log-result'] as string, 'base64').toString();
+      expect(tail).toContain('greeting Ada');
+      expect(tail).toContain('Memory Size: 256 MB');
+    });
+
+    it('serves concurrent requests, warm runtimes keeping their module state', async () => {
+      const call = async () => {
+        const res = await request(`${s.url}/2015-03-31/functions/function/invocations`, { method: 'POST', body: '{}' });
+        return (await res.body.json()) as { message: string; warm_invocations: number };
+      };
+      const all = await Promise.all([call(), call(), call(), call()]);
+      expect(all.every((d) => d.message === 'Hello, world!')).toBe(true);
+      expect(Math.max(...all.map((d) => d.warm_invocations))).toBeGreaterThan(1);
+    });
+  });
+
   describe('serve mode streaming a Python generator', () => {
     const dir = tempDir({
       'stream_fn.py': [
