@@ -342,6 +342,13 @@ export class Supervisor {
       }),
       requestId,
     );
+    if (maxMemoryUsedMb > config.memoryMb) {
+      // Not enforced locally (RSS summed over processes counts shared pages more than once), but said.
+      this.options.log(
+        `tandem: Max Memory Used (${maxMemoryUsedMb} MB) is above Memory Size (${config.memoryMb} MB): ` +
+          `on Lambda this invocation could fail with Runtime.OutOfMemory (raise --memory)\n`,
+      );
+    }
     const log = Buffer.concat(slot.captures.get(requestId)?.parts ?? []);
     slot.captures.delete(requestId);
     if (!runtime.alive || (timedOut && !shared) || (result.kind === 'error' && result.source === 'init')) {
