@@ -45,7 +45,7 @@ describe('examples/mixed', () => {
       execFile(
         process.execPath,
         [join(ROOT, 'dist', 'cli.mjs'), 'invoke', 'index.handler', '--dir', EXAMPLE, '--event', join(EXAMPLE, 'events', 'score.json')],
-        { env: { ...process.env, TANDEM_PYTHON: realPython() }, timeout: 60_000 },
+        { env: { ...process.env, TANDEM_PYTHON: realPython(), PYTHONDONTWRITEBYTECODE: '1' }, timeout: 60_000 },
         (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
