@@ -231,16 +231,20 @@ export class Supervisor {
     let startedAt: number | undefined;
     let initDurationMs: number | undefined;
     let timedOut = false;
+    let timedOutAfterSec = config.timeoutSec;
+    let initTimedOut = false;
     let timer: NodeJS.Timeout | undefined;
     const timeoutMs = config.timeoutSec * 1000;
     const headers: Record<string, string> = {};
     if (request.clientContext) headers[HEADER.clientContext] = request.clientContext;
 
-    const timeOut = (afterSec: number) => {
+    const timeOut = (afterSec: number, inInit: boolean) => {
       timedOut = true;
-      // One invocation per runtime: the runtime goes, as Lambda ends the sandbox. Shared (LMI): only this
-      // invocation fails; the runtime keeps serving the others.
-      if (!shared) runtime.kill();
+      timedOutAfterSec = afterSec;
+      initTimedOut = inInit;
+      // One invocation per runtime, or a runtime stuck in init: the runtime goes, as Lambda ends the
+      // sandbox. Shared (LMI) after init: only this invocation fails; the runtime keeps serving the others.
+      if (!shared || inInit) runtime.kill();
       const message = `RequestId: ${requestId} Error: Task timed out after ${afterSec.toFixed(2)} seconds`;
       runtime.server.settle(requestId, {
         kind: 'error',
@@ -271,7 +275,7 @@ export class Supervisor {
       {
         onStart: (id) => {
           begin();
-          timer = setTimeout(() => timeOut(config.timeoutSec), timeoutMs);
+          timer = setTimeout(() => timeOut(config.timeoutSec, false), timeoutMs);
           this.guard(() => listener.onStart?.(id));
         },
         onStreamStart: (ct) => this.guard(() => listener.onStreamStart?.(ct)),
@@ -292,7 +296,7 @@ export class Supervisor {
 
     const initTimer = cold
       ? setTimeout(() => {
-          if (startedAt === undefined) timeOut((this.options.initTimeoutMs ?? INIT_TIMEOUT_MS) / 1000);
+          if (startedAt === undefined) timeOut((this.options.initTimeoutMs ?? INIT_TIMEOUT_MS) / 1000, true);
         }, this.options.initTimeoutMs ?? INIT_TIMEOUT_MS)
       : undefined;
 
@@ -321,12 +325,12 @@ export class Supervisor {
     let outcome: Outcome = result.kind === 'response' ? 'success' : 'error';
     if (timedOut) {
       outcome = 'timeout';
-      this.emit(slot, timeoutLogLine(requestId, config.timeoutSec), requestId);
+      this.emit(slot, timeoutLogLine(requestId, timedOutAfterSec), requestId);
     } else if (result.kind === 'error' && result.source === 'platform') {
       const doc = safeJson(result.body);
       if (doc?.errorMessage) this.emit(slot, `${doc.errorMessage}\n${result.errorType}\n`, requestId);
     }
-    const durationMs = timedOut ? Math.max(timeoutMs, endedAt - startedAt) : endedAt - startedAt;
+    const durationMs = timedOut && !initTimedOut ? Math.max(timeoutMs, endedAt - startedAt) : endedAt - startedAt;
     const platformFailure = result.kind === 'error' && (result.source === 'platform' || result.source === 'init');
     this.emit(slot, endLine(requestId), requestId);
     this.emit(
@@ -351,7 +355,7 @@ export class Supervisor {
     }
     const log = Buffer.concat(slot.captures.get(requestId)?.parts ?? []);
     slot.captures.delete(requestId);
-    if (!runtime.alive || (timedOut && !shared) || (result.kind === 'error' && result.source === 'init')) {
+    if (!runtime.alive || (timedOut && (!shared || initTimedOut)) || (result.kind === 'error' && result.source === 'init')) {
       // A runtime that failed init, timed out or died is never reused: the next invocation inits afresh.
       runtime.kill();
       if (slot.runtime === runtime) slot.runtime = undefined;

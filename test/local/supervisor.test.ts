@@ -139,6 +139,17 @@ describe('supervisor', () => {
     expect(json(r.result.body).errorMessage).toBe(`RequestId: ${r.requestId} Error: Runtime exited with error: exit status 3`);
   });
 
+  it('ends an init that outlasts the init limit like a timeout, with INIT_REPORT Status: timeout', async () => {
+    const logs = new LogCollector();
+    const sup = new Supervisor({ config: fixtureConfig({ handler: 'inithang.handler' }), log: logs.sink, initTimeoutMs: 1000 });
+    open.push(sup);
+    const r = await sup.invoke({ body: ev({}) });
+    expect(r.outcome).toBe('timeout');
+    expect(json(r.result.body).errorMessage).toBe(`RequestId: ${r.requestId} Error: Task timed out after 1.00 seconds`);
+    expect(logs.text).toMatch(/^INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: timeout\n/m);
+    expect(sup.runtimePids).toEqual([]);
+  });
+
   it('reports a bootstrap that cannot start', async () => {
     const { sup } = make({ bootstrap: ['/nonexistent/bootstrap'] });
     const r = await sup.invoke({ body: ev({}) });
