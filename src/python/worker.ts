@@ -3,6 +3,7 @@
 // `call` (the python() API). Sees the worker's death as EOF on its output pipe and reports it with the
 // process's exit status; a broken frame kills the worker and fails the job with Runtime.WorkerProtocolError.
 import { WorkerExitError, WorkerProtocolError, WorkerStartError, errorDocument, errorMessageOf } from '../runtime/errors.ts';
+import { ACCEPTED } from '../runtime/accepted.ts';
 import { describeExit } from '../runtime/exit.ts';
 import { isValidHeaderValue } from '../runtime/http1.ts';
 import type { ExitStatus, Invocation, InvokeIO, InvokeOutcome, StreamWriter } from '../runtime/types.ts';
@@ -377,9 +378,11 @@ class InvokeJob implements Job {
         this.stream = this.io.openStream(isValidHeaderValue(ct) ? ct : 'application/octet-stream');
         return;
       }
-      case 'chunk':
-        this.worker.waitFor(this.open(msg).write(bin(msg, 'data')));
+      case 'chunk': {
+        const p = this.open(msg).write(bin(msg, 'data'));
+        if (p !== ACCEPTED) this.worker.waitFor(p);
         return;
+      }
       case 'streamEnd': {
         const s = this.open(msg);
         this.ended = true;

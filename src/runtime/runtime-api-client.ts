@@ -3,6 +3,7 @@
 // /next header read, POST headers as AWS's Python runtime sends them, and the streaming response POST
 // (chunked, declared trailers, error trailers on failure, writes that honour socket backpressure).
 // It knows nothing of hosts: it returns what the Runtime API answered and leaves policy to the loop.
+import { ACCEPTED } from './accepted.ts';
 import { Connection } from './connection.ts';
 import { HttpProtocolError, RuntimeApiError, errorMessageOf } from './errors.ts';
 import { checkHeaderValue, isValidHeaderValue, requestHead, writeChunk, writeLastChunk, writeRequest, type HttpResponse } from './http1.ts';
@@ -12,7 +13,6 @@ import { HEADER, LC, PATH_INIT_ERROR, PATH_INVOCATION, PATH_NEXT, STREAMING_MODE
 const UA_LINE = `${HEADER.userAgent}: ${USER_AGENT}\r\n`;
 const TRAILER_LINE = `${HEADER.trailer}: ${HEADER.errorType}, ${HEADER.errorBody}\r\n`;
 const STREAM_LINES = `${HEADER.responseMode}: ${STREAMING_MODE}\r\n${HEADER.transferEncoding}: chunked\r\n${TRAILER_LINE}`;
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Parses `AWS_LAMBDA_RUNTIME_API` (`host:port`, `[v6]:port`). */
 export function parseRuntimeApiAddress(address: string): { host: string; port: number; hostHeader: string } {
@@ -187,9 +187,14 @@ export class RuntimeApiClient implements RuntimeApi {
   }
 }
 
-/** The body of one streaming response POST on its connection. */
+/**
+ * The body of one streaming response POST on its connection. Chunks written in the same tick leave in one
+ * writev (the socket is corked until the next tick), so a burst of tiny chunks (tokens) costs one syscall
+ * and one TCP segment, while a lone chunk still leaves at once.
+ */
 class ChunkedStream implements StreamWriter {
   private done = false;
+  private corked = false;
 
   constructor(
     private readonly conn: Connection,
@@ -198,11 +203,18 @@ class ChunkedStream implements StreamWriter {
   ) {
     // The answer may fail before end() is awaited; it is reported there.
     response.catch(() => undefined);
+    this.uncork = this.uncork.bind(this);
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    if (this.done || this.conn.closed) return RESOLVED;
-    if (writeChunk(this.conn.socket, chunk)) return RESOLVED;
+    if (this.done || this.conn.closed) return ACCEPTED;
+    const socket = this.conn.socket;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    if (writeChunk(socket, chunk)) return ACCEPTED;
     return this.conn.whenDrained();
   }
 
@@ -218,10 +230,17 @@ class ChunkedStream implements StreamWriter {
     ]);
   }
 
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.conn.socket.uncork();
+  }
+
   private async finish(trailers: Array<[string, string]> | undefined): Promise<PostOutcome> {
     if (this.done) throw new Error('tandem: the response stream has already ended');
     this.done = true;
     if (!this.conn.closed) writeLastChunk(this.conn.socket, trailers);
+    this.uncork();
     const res = await this.response;
     this.release(this.conn);
     return outcome(res);
