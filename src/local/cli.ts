@@ -21,7 +21,19 @@ function onSignal(signal: NodeJS.Signals, status: number): void {
   });
 }
 
+/**
+ * `npm run invoke` / `npm run serve` run in the package root whatever directory the user typed them in;
+ * npm keeps that directory in INIT_CWD. Relative paths (--dir, --event, --env-file) mean what the user
+ * sees, so the tool works from there.
+ */
+function userDirectory(): string {
+  const script = process.env.npm_lifecycle_event;
+  const initCwd = process.env.INIT_CWD;
+  return (script === 'invoke' || script === 'serve') && initCwd ? initCwd : process.cwd();
+}
+
 async function main(argv: string[]): Promise<number> {
+  process.chdir(userDirectory());
   const [command, ...rest] = argv;
   switch (command) {
     case 'invoke': {

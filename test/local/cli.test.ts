@@ -64,6 +64,23 @@ describe('tandem invoke', () => {
     }
   });
 
+  it('takes relative paths from the directory npm was started in (INIT_CWD) under npm run invoke', () => {
+    const dir = tempDir({ 'ev.json': '{"from":"init cwd"}' });
+    try {
+      const r = spawnSync(process.execPath, ['--', CLI, 'invoke', 'f.h', ...FIX, '--event', 'ev.json'], {
+        cwd: ROOT,
+        env: { ...process.env, npm_lifecycle_event: 'invoke', INIT_CWD: dir.dir },
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.event).toEqual({ from: 'init cwd' });
+      expect(doc.env.LAMBDA_TASK_ROOT).toBe(dir.dir);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('exits 1 on a function error, with the error document on stdout', () => {
     const r = cli(['invoke', 'f.h', ...FIX, '--event', '{"mode":"error","message":"bad"}']);
     expect(r.status).toBe(1);
