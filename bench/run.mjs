@@ -76,7 +76,7 @@ function workloads(smoke) {
           { k: 1000, b: 64 },
           { k: 100, b: 64 * KiB },
         ],
-        streamReps: 5,
+        streamReps: 9,
         extraCold: 1,
         calls: { n: 400, warmup: 100, runCalls: 3 },
       };
@@ -320,6 +320,8 @@ async function main() {
   console.log(`bench: ${opts.pairs} pair(s), sides ${sides.map((s) => s.name).join(', ')}; python ${python}; Node 22: ${node22Note}`);
 
   const samples = Object.fromEntries(sides.map((s) => [s.name, {}]));
+  // Per pair, each side's median of each metric: the paired ratios cancel drift in the machine's load.
+  const perPair = Object.fromEntries(sides.map((s) => [s.name, {}]));
   const raw = Object.fromEntries(sides.map((s) => [s.name, []]));
   const errors = [];
   for (let pair = 0; pair < opts.pairs; pair++) {
@@ -335,7 +337,10 @@ async function main() {
         errors.push({ side: side.name, pair, error: result.error });
         console.log(`  pair ${pair + 1} ${side.name}: ERROR ${result.error.split('\n')[0]}`);
       }
-      for (const [k, v] of Object.entries(samplesOf(result))) (samples[side.name][k] ??= []).push(...v);
+      for (const [k, v] of Object.entries(samplesOf(result))) {
+        (samples[side.name][k] ??= []).push(...v);
+        ((perPair[side.name][k] ??= [])[pair] = median(v));
+      }
     }
     console.log(`  pair ${pair + 1}/${opts.pairs} done (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
@@ -350,7 +355,12 @@ async function main() {
   for (const [side, metrics] of Object.entries(samples)) {
     summary[side] = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, median(v)]));
   }
-  const targets = TARGETS.map((t) => t.evaluate(summary, calls));
+  const pairedRatio = (a, b, metric) => {
+    const xs = perPair[a]?.[metric] ?? [];
+    const ys = perPair[b]?.[metric] ?? [];
+    return median(xs.map((x, i) => ratio(x, ys[i])));
+  };
+  const targets = TARGETS.map((t) => t.evaluate(summary, calls, pairedRatio));
   const elapsedS = (performance.now() - t0) / 1000;
   const report = {
     command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
@@ -364,6 +374,7 @@ async function main() {
     workloads: w,
     summary,
     samples,
+    perPair,
     calls,
     targets,
     errors,

@@ -11,23 +11,31 @@ function compare(name, value, op, limit, detail) {
 
 const side = (summary, s, metric) => summary[s]?.[metric];
 
-function tandemVsSeed(name, summary, metric, op, limit, unit, tandemSide = 'tandem') {
+function tandemVsSeed(name, summary, metric, op, limit, unit, paired, tandemSide = 'tandem') {
   const t = side(summary, tandemSide, metric);
   const s = side(summary, 'seed', metric);
-  return compare(name, ratio(t, s), op, limit, `${tandemSide} ${r(t)} ${unit} vs seed ${r(s)} ${unit}`);
+  const p = paired?.(tandemSide, 'seed', metric);
+  const out = compare(
+    name,
+    ratio(t, s),
+    op,
+    limit,
+    `${tandemSide} ${r(t)} ${unit} vs seed ${r(s)} ${unit}; median of per-pair ratios ${r(p)}`,
+  );
+  return { ...out, pairedRatio: r(p) };
 }
 
 export const TARGETS = [
   {
-    evaluate: (s) =>
-      tandemVsSeed('warm invocations/s vs seed (issue 6)', s, 'warm.invocationsPerSec', '>=', 1.2, 'inv/s'),
+    evaluate: (s, _c, paired) =>
+      tandemVsSeed('warm invocations/s vs seed (issue 6)', s, 'warm.invocationsPerSec', '>=', 1.2, 'inv/s', paired),
   },
   {
-    evaluate: (s) =>
-      tandemVsSeed('spawn to first response vs seed, Node 20 (issue 6)', s, 'cold.spawnToResponseMs', '<=', 1.1, 'ms'),
+    evaluate: (s, _c, paired) =>
+      tandemVsSeed('spawn to first response vs seed, Node 20 (issue 6)', s, 'cold.spawnToResponseMs', '<=', 1.1, 'ms', paired),
   },
   {
-    evaluate: (s) =>
+    evaluate: (s, _c, paired) =>
       tandemVsSeed(
         'spawn to first response vs seed, official Node 22 (issue 6)',
         s,
@@ -35,11 +43,12 @@ export const TARGETS = [
         '<=',
         1.1,
         'ms',
+        paired,
         'tandem-node22',
       ),
   },
   {
-    evaluate: (s) => tandemVsSeed('5 MiB echo latency vs seed (issue 6)', s, 'payload.5242880.medianMs', '<=', 1.0, 'ms'),
+    evaluate: (s, _c, paired) => tandemVsSeed('5 MiB echo latency vs seed (issue 6)', s, 'payload.5242880.medianMs', '<=', 1.0, 'ms', paired),
   },
   {
     evaluate: (s) => compare('RSS after init, MiB (issue 6)', side(s, 'tandem', 'memory.idleMiB'), '<=', 56, 'whole process tree'),
@@ -49,16 +58,16 @@ export const TARGETS = [
       compare('peak RSS during 1 MiB echo, MiB (issue 6)', side(s, 'tandem', 'memory.peakMiB'), '<=', 96, 'sampled sum over the tree'),
   },
   {
-    evaluate: (s) =>
-      tandemVsSeed('stream 1000x64 B throughput vs seed (issues 4, 6)', s, 'stream.1000x64.mibPerSec', '>=', 2, 'MiB/s'),
+    evaluate: (s, _c, paired) =>
+      tandemVsSeed('stream 1000x64 B throughput vs seed (issues 4, 6)', s, 'stream.1000x64.mibPerSec', '>=', 2, 'MiB/s', paired),
   },
   {
-    evaluate: (s) =>
-      tandemVsSeed('stream 1000x64 B time to first byte vs seed (issue 6: <= 1.2)', s, 'stream.1000x64.ttfbMs', '<=', 1.2, 'ms'),
+    evaluate: (s, _c, paired) =>
+      tandemVsSeed('stream 1000x64 B time to first byte vs seed (issue 6: <= 1.2)', s, 'stream.1000x64.ttfbMs', '<=', 1.2, 'ms', paired),
   },
   {
-    evaluate: (s) =>
-      tandemVsSeed('stream 1000x64 B time to first byte vs seed (issue 4: no worse)', s, 'stream.1000x64.ttfbMs', '<=', 1.0, 'ms'),
+    evaluate: (s, _c, paired) =>
+      tandemVsSeed('stream 1000x64 B time to first byte vs seed (issue 4: no worse)', s, 'stream.1000x64.ttfbMs', '<=', 1.0, 'ms', paired),
   },
   {
     evaluate: (_s, calls) => {
