@@ -22,7 +22,10 @@ function checkJson(bytes: Buffer, where: string): Buffer {
 
 export async function readEvent(arg: string | undefined, stdin: NodeJS.ReadableStream = process.stdin): Promise<Buffer> {
   if (arg === undefined) return Buffer.from('{}');
-  if (arg === '-') return checkJson(await readAll(stdin), 'the event on stdin');
+  if (arg === '-') {
+    if ((stdin as { isTTY?: boolean }).isTTY) process.stderr.write('tandem: reading the event from the terminal (end with Ctrl-D)\n');
+    return checkJson(await readAll(stdin), 'the event on stdin');
+  }
   const sample = sampleEvent(arg);
   if (sample && !existsSync(arg)) return Buffer.from(JSON.stringify(sample.event));
   if (existsSync(arg)) {

@@ -45,6 +45,9 @@ export async function runServe(cmd: ServeCommand): Promise<Serving> {
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   const url = `http://${host}:${a.port}`;
+  if (!['127.0.0.1', '::1', 'localhost'].includes(cmd.host)) {
+    cmd.log(`tandem: warning: listening on ${cmd.host}: anyone who can reach this address can invoke the function\n`);
+  }
   const watcher = cmd.watch
     ? watchTree(cmd.config.taskRoot, (files) => {
         supervisor.restart();
