@@ -295,6 +295,7 @@ const WORKLOADS = {
     await session.idle();
     const procs = treePids(pid);
     const lat = [];
+    const byProcess0 = cpuNsByProcess(procs);
     const cpu0 = cpuNs(procs);
     const self0 = process.cpuUsage();
     const t0 = now();
@@ -304,12 +305,14 @@ const WORKLOADS = {
     const elapsed = now() - t0;
     const self = process.cpuUsage(self0);
     const cpu = cpuNs(procs) - cpu0;
+    const byProcess = Object.entries(cpuNsByProcess(procs)).map(([name, ns]) => [name, (ns - (byProcess0[name] ?? 0)) / n / 1000]);
     return {
       n,
       invocationsPerSec: n / (elapsed / 1000),
       p50Ms: percentile(lat, 50),
       p99Ms: percentile(lat, 99),
       runtimeCpuUsPerInvoke: cpu / n / 1000,
+      cpuUsPerInvokeByProcess: Object.fromEntries(byProcess),
       fakeApiCpuUsPerInvoke: (self.user + self.system) / n,
     };
   },
@@ -322,7 +325,9 @@ const WORKLOADS = {
       const body = eventOfSize(size);
       const lat = [];
       const cpu = [];
+      let byProcess0;
       for (let i = 0; i < warmup + reps; i++) {
+        if (i === warmup) byProcess0 = cpuNsByProcess(procs);
         const c0 = cpuNs(procs);
         const r = await session.invoke(body, i === 0);
         if (i >= warmup) cpu.push((cpuNs(procs) - c0) / 1e6);
@@ -332,7 +337,17 @@ const WORKLOADS = {
         }
         if (i >= warmup) lat.push(r.latencyMs);
       }
-      out[size] = { medianMs: median(lat), minMs: Math.min(...lat), runtimeCpuMs: median(cpu), reps };
+      const byProcess = Object.entries(cpuNsByProcess(procs)).map(([name, ns]) => [
+        name,
+        (ns - (byProcess0[name] ?? 0)) / 1e6 / reps,
+      ]);
+      out[size] = {
+        medianMs: median(lat),
+        minMs: Math.min(...lat),
+        runtimeCpuMs: median(cpu),
+        cpuMsByProcess: Object.fromEntries(byProcess),
+        reps,
+      };
     }
     return out;
   },
