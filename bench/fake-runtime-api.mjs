@@ -242,6 +242,7 @@ async function runSession(server, plan, spec) {
     out.cold = { spawnToNextMs: session.firstNextAt - tSpawn, spawnToResponseMs: first.endAt - tSpawn };
     out.firstResponse = first.body.toString().slice(0, 200);
     for (const w of spec.workloads) {
+      if (!Object.hasOwn(WORKLOADS, w.kind)) throw new Error(`unknown workload "${w.kind}"`);
       const tw = now();
       out[w.kind] = await WORKLOADS[w.kind](session, child.pid, w);
       (out.elapsedMs ??= {})[w.kind] = Math.round(now() - tw);
@@ -251,7 +252,11 @@ async function runSession(server, plan, spec) {
     if (plan.stopSignal) {
       // Let the runtime end on its own first (profilers write their output on exit).
       child.removeAllListeners('exit');
-      process.kill(child.pid, plan.stopSignal);
+      try {
+        process.kill(child.pid, plan.stopSignal);
+      } catch {
+        // already gone
+      }
       await new Promise((r) => setTimeout(r, plan.stopGraceMs ?? 1000));
     }
     killGroup();

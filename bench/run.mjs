@@ -73,6 +73,7 @@ function workloads(smoke) {
         payloadReps: 5,
         peak: { size: 1 * MiB, reps: 3 },
         streamShapes: [
+          { k: 1, b: 64 }, // time to first byte with nothing queued behind it
           { k: 1000, b: 64 },
           { k: 100, b: 64 * KiB },
         ],
