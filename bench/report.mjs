@@ -33,10 +33,12 @@ const rows = [
   ['warm: p50 latency (ms)', 'warm.p50Ms'],
   ['warm: p99 latency (ms)', 'warm.p99Ms'],
   ['warm: runtime CPU per invocation (us)', 'warm.runtimeCpuUsPerInvoke'],
+  ['warm: of which Node (us)', 'warm.nodeCpuUsPerInvoke'],
+  ['warm: of which Python (us)', 'warm.pythonCpuUsPerInvoke'],
   ['warm: fake API CPU per invocation (us)', 'warm.fakeApiCpuUsPerInvoke'],
   ['memory: RSS after init (MiB)', 'memory.idleMiB'],
   ['memory: peak RSS, 1 MiB echo (MiB)', 'memory.peakMiB'],
-  ...Object.keys(s.seed ?? {})
+  ...Object.keys(s.tandem ?? s.seed ?? {})
     .filter((k) => k.startsWith('payload.') || k.startsWith('stream.'))
     .map((k) => [k, k]),
 ];

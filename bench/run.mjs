@@ -197,11 +197,24 @@ function cleanEnv() {
   return env;
 }
 
+/** Sums a per-process CPU split (`comm[pid]` keys) into node and python. */
+function byRole(split) {
+  const roles = {};
+  for (const [name, v] of Object.entries(split ?? {})) {
+    const role = name.startsWith('node') ? 'node' : name.startsWith('python') ? 'python' : 'other';
+    roles[role] = (roles[role] ?? 0) + v;
+  }
+  return roles;
+}
+
 /** Flattens one side's session results into named samples. */
 function samplesOf(result) {
   const out = {};
   const add = (name, v) => {
     if (Number.isFinite(v)) (out[name] ??= []).push(v);
+  };
+  const addRoles = (prefix, split, unit) => {
+    for (const [role, v] of Object.entries(byRole(split))) add(`${prefix}.${role}Cpu${unit}`, v);
   };
   for (const [name, s] of Object.entries(result.sessions ?? {})) {
     if (name === 'hello' || name.startsWith('cold')) {
@@ -209,7 +222,10 @@ function samplesOf(result) {
       add('cold.spawnToResponseMs', s.cold.spawnToResponseMs);
     }
     if (s.memoryIdle) add('memory.idleMiB', s.memoryIdle.rssMiB);
-    if (s.warm) for (const [k, v] of Object.entries(s.warm)) if (k !== 'n') add(`warm.${k}`, v);
+    if (s.warm) {
+      for (const [k, v] of Object.entries(s.warm)) if (typeof v === 'number' && k !== 'n') add(`warm.${k}`, v);
+      addRoles('warm', s.warm.cpuUsPerInvokeByProcess, 'UsPerInvoke');
+    }
     if (s.memoryPeak) {
       add('memory.peakMiB', s.memoryPeak.sampledPeakMiB);
       add('memory.hwmSumMiB', s.memoryPeak.hwmSumMiB);
@@ -218,6 +234,7 @@ function samplesOf(result) {
       for (const [size, v] of Object.entries(s.payload)) {
         add(`payload.${size}.medianMs`, v.medianMs);
         add(`payload.${size}.runtimeCpuMs`, v.runtimeCpuMs);
+        addRoles(`payload.${size}`, v.cpuMsByProcess, 'Ms');
       }
     }
     if (s.stream) {
@@ -225,6 +242,7 @@ function samplesOf(result) {
         add(`stream.${shape}.ttfbMs`, v.ttfbMs);
         add(`stream.${shape}.mibPerSec`, v.mibPerSec);
         add(`stream.${shape}.runtimeCpuUsPerChunk`, v.runtimeCpuUsPerChunk);
+        addRoles(`stream.${shape}`, v.cpuUsPerChunkByProcess, 'UsPerChunk');
       }
     }
   }
