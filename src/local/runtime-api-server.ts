@@ -148,12 +148,13 @@ export class RuntimeApiServer {
   private readonly parked: http.ServerResponse[] = [];
   private readonly inFlight = new Map<string, InFlight>();
   private readonly answered = new Set<string>();
+  private readonly inProgress = new WeakMap<import('node:net').Socket, Promise<void>>();
   private readonly options: RuntimeApiServerOptions;
 
   private constructor(options: RuntimeApiServerOptions) {
     this.options = options;
     this.server = http.createServer({ keepAliveTimeout: 0, requestTimeout: 0, headersTimeout: 0 }, (req, res) =>
-      this.route(req, res),
+      this.serveInOrder(req, res),
     );
     this.server.keepAliveTimeout = 0;
   }
@@ -281,6 +282,20 @@ export class RuntimeApiServer {
       body,
       trailers: chunked ? pairsOf(req.rawTrailers) : null,
     });
+  }
+
+  /**
+   * Pipelined requests on one connection are handled one after another, each once the previous answer has
+   * gone out, as Lambda's Runtime API (a Go server) does: a runtime that sends its POST and the next
+   * GET /next in one write is seen posting first. (node:http alone would hand both over at once.)
+   */
+  private serveInOrder(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    const previous = this.inProgress.get(socket);
+    const done = new Promise<void>((resolve) => res.once('close', resolve));
+    this.inProgress.set(socket, previous ? previous.then(() => done) : done);
+    if (previous) void previous.then(() => this.route(req, res));
+    else this.route(req, res);
   }
 
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -1,6 +1,7 @@
-// One keep-alive TCP connection to the Runtime API (TCP_NODELAY), carrying one request at a time: the
-// caller writes a request, `expect()` resolves with the parsed response. Failures (reset, close, a malformed
-// answer) reject the waiting request with a RuntimeApiError that says whether any byte of the answer came.
+// One keep-alive TCP connection to the Runtime API (TCP_NODELAY). The caller writes a request and `expect()`
+// resolves with its parsed response; requests may be pipelined (answers come back in order). Failures
+// (reset, close, a malformed or unsolicited answer) reject every waiting request with a RuntimeApiError
+// that says whether any byte of its answer came.
 import { connect, type Socket } from 'node:net';
 import { HttpProtocolError, RuntimeApiError, errorMessageOf } from './errors.ts';
 import { ResponseParser, type HttpResponse } from './http1.ts';
@@ -17,7 +18,7 @@ export class Connection {
   /** True once the connection can carry no more requests. */
   closed = false;
   private readonly parser = new ResponseParser();
-  private waiter: Waiter | undefined;
+  private readonly waiters: Waiter[] = [];
   private drainWaiters: Array<() => void> = [];
 
   constructor(host: string, port: number) {
@@ -33,17 +34,16 @@ export class Connection {
 
   /** True when no request is waiting for its answer. */
   get idle(): boolean {
-    return this.waiter === undefined;
+    return this.waiters.length === 0;
   }
 
-  /** Waits for the answer to the request written next (or just written). */
+  /** Waits for the answer to the request written next (after any already waiting). */
   expect(): Promise<HttpResponse> {
     if (this.closed) {
       return Promise.reject(new RuntimeApiError('Runtime API connection is closed', { beforeResponse: true }));
     }
-    if (this.waiter) return Promise.reject(new Error('tandem: a request is already waiting on this connection'));
     return new Promise<HttpResponse>((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.waiters.push({ resolve, reject });
     });
   }
 
@@ -59,19 +59,21 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (!this.waiter) {
+    if (this.waiters.length === 0) {
       this.fail(new HttpProtocolError(`${chunk.length} bytes arrived with no request waiting`));
       return;
     }
-    let res: HttpResponse | undefined;
     try {
-      res = this.parser.push(chunk);
+      this.parser.push(chunk, this.onResponse);
     } catch (err) {
       this.fail(err as Error);
-      return;
     }
-    if (res) this.deliver(res);
   }
+
+  private readonly onResponse = (res: HttpResponse, more: boolean): void => {
+    if (more && this.waiters.length < 2) throw new HttpProtocolError('unexpected bytes after the response');
+    this.deliver(res);
+  };
 
   private onEnd(): void {
     let res: HttpResponse | undefined;
@@ -82,8 +84,8 @@ export class Connection {
       return;
     }
     this.closed = true;
-    if (res && this.waiter) this.deliver(res);
-    else this.fail(new RuntimeApiError('the Runtime API closed the connection', { beforeResponse: true }));
+    if (res && this.waiters.length > 0) this.deliver(res);
+    this.fail(new RuntimeApiError('the Runtime API closed the connection', { beforeResponse: true }));
   }
 
   private onClose(): void {
@@ -93,20 +95,21 @@ export class Connection {
   }
 
   private deliver(res: HttpResponse): void {
-    const w = this.waiter!;
-    this.waiter = undefined;
+    const w = this.waiters.shift()!;
     this.served++;
-    if (!res.keepAlive) this.destroy();
     w.resolve(res);
+    if (!res.keepAlive) {
+      this.fail(new RuntimeApiError('the Runtime API closed the connection', { beforeResponse: true }));
+    }
   }
 
-  /** Rejects the waiting request (if any) and ends the connection. */
+  /** Rejects every waiting request and ends the connection. */
   private fail(err: Error): void {
-    const w = this.waiter;
-    this.waiter = undefined;
+    const ws = this.waiters.splice(0);
     if (!this.closed) this.destroy();
     this.releaseDrainWaiters();
-    if (w) w.reject(err);
+    // Only the first waiter can have seen bytes of its answer; later ones saw none.
+    ws.forEach((w, i) => w.reject(i === 0 || !(err instanceof RuntimeApiError) ? err : new RuntimeApiError(err.message, { beforeResponse: true, cause: err })));
   }
 
   private releaseDrainWaiters(): void {

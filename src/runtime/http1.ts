@@ -104,8 +104,9 @@ const UNTIL_CLOSE = 6;
 const DONE = 7;
 
 /**
- * Parses one response at a time from the bytes of a connection. `push` returns the response once it is
- * complete (the parser is then ready for the next one); `end` is called when the peer closed the connection.
+ * Parses the responses of one connection, one after another (pipelined answers may share a read). `push`
+ * calls `emit` for every response its bytes complete, saying whether more bytes follow it; `end` is called
+ * when the peer closed the connection.
  */
 export class ResponseParser {
   private state = HEAD;
@@ -130,9 +131,12 @@ export class ResponseParser {
     return this.started;
   }
 
-  /** Feeds bytes. Returns the response when these bytes completed it. Throws HttpProtocolError. */
-  push(chunk: Buffer): HttpResponse | undefined {
-    if (chunk.length === 0) return undefined;
+  /**
+   * Feeds bytes; `emit` gets each response they complete (`more`: bytes of this chunk follow it; `emit` may
+   * throw to refuse them). Throws HttpProtocolError.
+   */
+  push(chunk: Buffer, emit: (res: HttpResponse, more: boolean) => void): void {
+    if (chunk.length === 0) return;
     this.started = true;
     let buf = chunk;
     let i = 0;
@@ -148,7 +152,7 @@ export class ResponseParser {
           if (end < 0) {
             if (buf.length - i > this.maxHead) throw new HttpProtocolError(`response head larger than ${this.maxHead} bytes`);
             this.pending = Buffer.from(buf.subarray(i));
-            return undefined;
+            return;
           }
           if (end - i > this.maxHead) throw new HttpProtocolError(`response head larger than ${this.maxHead} bytes`);
           // Header values are UTF-8 (what a Go server sends); bytes that are not are read as Latin-1.
@@ -167,7 +171,7 @@ export class ResponseParser {
         }
         case CHUNK_SIZE_LINE: {
           const line = this.readLine(buf, i, 1024, 'chunk size line');
-          if (line === undefined) return undefined;
+          if (line === undefined) return;
           i = line.next;
           buf = line.buf;
           const m = CHUNK_SIZE.exec(line.text);
@@ -193,7 +197,7 @@ export class ResponseParser {
         }
         case CHUNK_DATA_END: {
           const line = this.readLine(buf, i, 2, 'chunk terminator');
-          if (line === undefined) return undefined;
+          if (line === undefined) return;
           i = line.next;
           buf = line.buf;
           if (line.text !== '') throw new HttpProtocolError('chunk data not followed by CRLF');
@@ -202,7 +206,7 @@ export class ResponseParser {
         }
         case TRAILERS: {
           const line = this.readLine(buf, i, this.maxHead, 'trailer line');
-          if (line === undefined) return undefined;
+          if (line === undefined) return;
           i = line.next;
           buf = line.buf;
           this.trailerBytes += line.text.length + 2;
@@ -221,14 +225,13 @@ export class ResponseParser {
           break;
         }
         case DONE:
-          throw new HttpProtocolError(`${buf.length - i} unexpected bytes after the response`);
+          break;
       }
       if (this.state === DONE) {
-        if (i < buf.length) throw new HttpProtocolError(`${buf.length - i} unexpected bytes after the response`);
-        return this.complete();
+        emit(this.complete(), i < buf.length);
+        if (i < buf.length) this.started = true;
       }
     }
-    return undefined;
   }
 
   /** The peer closed the connection. Returns a response that ends at close; throws if one was cut short. */

@@ -45,13 +45,14 @@ async function main(): Promise<void> {
     adopted?.kill('SIGKILL');
     process.exit(1);
   }
-  const api = new RuntimeApiClient(apiAddress);
+  const concurrency = env[ENV.maxConcurrency] !== undefined ? positiveInt(env, ENV.maxConcurrency, 1) : 1;
+  // One loop: each buffered POST carries the next GET /next with it (pipelined, one write).
+  const api = new RuntimeApiClient(apiAddress, { pipelineNext: concurrency === 1 });
   api.preconnect();
 
   const taskRoot = env[ENV.taskRoot] || process.cwd();
   const rawHandler = env[ENV.handler] ?? '';
   const r = adopted ? { language: 'python' as const, handler: rawHandler.replace(/^python:/, '') } : route(rawHandler, taskRoot);
-  const concurrency = env[ENV.maxConcurrency] !== undefined ? positiveInt(env, ENV.maxConcurrency, 1) : 1;
   const maxFrameBytes = positiveInt(env, ENV.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
   const shutdownGraceMs = positiveInt(env, ENV.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS);
 

@@ -43,6 +43,17 @@ function outcome(res: HttpResponse): PostOutcome {
   return { status: res.status, body: res.body };
 }
 
+export interface ClientOptions {
+  /**
+   * Send `GET /next` together with each buffered POST (pipelined on the same connection, one write), so
+   * the next invocation is asked for without waiting for the POST's answer first. For a single loop only:
+   * the next `next()` call takes that answer.
+   */
+  pipelineNext?: boolean;
+}
+
+const NEXT_HEAD_LINES = UA_LINE;
+
 export class RuntimeApiClient implements RuntimeApi {
   private readonly host: string;
   private readonly port: number;
@@ -50,8 +61,12 @@ export class RuntimeApiClient implements RuntimeApi {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
   private closed = false;
+  private readonly pipelineNext: boolean;
+  /** A pipelined GET /next already sent, and its connection. */
+  private prefetched: { answer: Promise<HttpResponse>; conn: Connection } | undefined;
 
-  constructor(address: string) {
+  constructor(address: string, options: ClientOptions = {}) {
+    this.pipelineNext = options.pipelineNext ?? false;
     const a = parseRuntimeApiAddress(address);
     this.host = a.host;
     this.port = a.port;
@@ -64,7 +79,7 @@ export class RuntimeApiClient implements RuntimeApi {
   }
 
   async next(): Promise<Invocation> {
-    const res = await this.send('GET', PATH_NEXT, UA_LINE, undefined);
+    const res = await this.takePrefetched() ?? (await this.send('GET', PATH_NEXT, NEXT_HEAD_LINES, undefined));
     if (res.status !== 200) {
       throw new RuntimeApiError(`GET /next answered ${res.status}: ${res.body.toString('utf8', 0, 512)}`, { status: res.status });
     }
@@ -91,12 +106,12 @@ export class RuntimeApiClient implements RuntimeApi {
       UA_LINE +
       invocationLine(inv) +
       `${HEADER.contentLength}: ${body.length}\r\n`;
-    return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body));
+    return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body, this.pipelineNext));
   }
 
   async postError(inv: Invocation, error: ErrorPost): Promise<PostOutcome> {
     const lines = this.errorLines(error) + invocationLine(inv) + `${HEADER.contentLength}: ${error.body.length}\r\n`;
-    return outcome(await this.send('POST', this.invocationPath(inv, 'error'), lines, error.body));
+    return outcome(await this.send('POST', this.invocationPath(inv, 'error'), lines, error.body, this.pipelineNext));
   }
 
   async postInitError(error: ErrorPost): Promise<PostOutcome> {
@@ -118,6 +133,7 @@ export class RuntimeApiClient implements RuntimeApi {
 
   close(): void {
     this.closed = true;
+    this.prefetched = undefined;
     for (const c of this.all) c.destroy();
     this.all.clear();
     this.idle.length = 0;
@@ -159,17 +175,44 @@ export class RuntimeApiClient implements RuntimeApi {
     if (!c.closed && c.idle && !this.closed) this.idle.push(c);
   }
 
+  /** The answer to a pipelined GET /next, if one was sent; undefined (ask again) if it failed unanswered. */
+  private async takePrefetched(): Promise<HttpResponse | undefined> {
+    const p = this.prefetched;
+    if (!p) return undefined;
+    this.prefetched = undefined;
+    try {
+      const res = await p.answer;
+      this.release(p.conn);
+      return res;
+    } catch (err) {
+      if (err instanceof RuntimeApiError && err.beforeResponse && !(err instanceof HttpProtocolError)) return undefined;
+      throw err;
+    }
+  }
+
   /**
    * One request, one answer. A request that fails on a reused connection before any byte of the answer
    * arrived (the server closed an idle keep-alive connection) is sent once more on a fresh connection.
+   * With `thenNext`, a GET /next follows the request in the same write (its answer is kept for `next()`).
    */
-  private async send(method: string, path: string, lines: string, body: Uint8Array | undefined): Promise<HttpResponse> {
+  private async send(method: string, path: string, lines: string, body: Uint8Array | undefined, thenNext = false): Promise<HttpResponse> {
     const head = requestHead(method, path, this.hostHeader, lines);
     for (let attempt = 0; ; attempt++) {
       const conn = this.acquire();
       const reused = conn.served > 0;
       const answer = conn.expect();
-      writeRequest(conn.socket, head, body);
+      if (thenNext && !this.prefetched) {
+        const socket = conn.socket;
+        socket.cork();
+        writeRequest(socket, head, body);
+        const next = conn.expect();
+        next.catch(() => undefined);
+        socket.write(requestHead('GET', PATH_NEXT, this.hostHeader, NEXT_HEAD_LINES), 'utf8');
+        socket.uncork();
+        this.prefetched = { answer: next, conn };
+      } else {
+        writeRequest(conn.socket, head, body);
+      }
       try {
         const res = await answer;
         this.release(conn);
@@ -182,6 +225,7 @@ export class RuntimeApiClient implements RuntimeApi {
           if (err instanceof RuntimeApiError) throw err;
           throw new RuntimeApiError(`${method} ${path} failed: ${errorMessageOf(err)}`, { cause: err });
         }
+        if (this.prefetched?.conn === conn) this.prefetched = undefined;
       }
     }
   }

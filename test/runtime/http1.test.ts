@@ -9,8 +9,7 @@ function parse(raw: string | Buffer, step = Infinity, parser = new ResponseParse
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
   const out: HttpResponse[] = [];
   for (let i = 0; i < bytes.length; i += step === Infinity ? bytes.length : step) {
-    const r = parser.push(Buffer.from(bytes.subarray(i, Math.min(bytes.length, i + (step === Infinity ? bytes.length : step)))));
-    if (r) out.push(r);
+    parser.push(Buffer.from(bytes.subarray(i, Math.min(bytes.length, i + (step === Infinity ? bytes.length : step)))), (r) => out.push(r));
   }
   return out;
 }
@@ -138,8 +137,16 @@ describe('ResponseParser: refuses what it does not understand', () => {
     refuses('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n', /chunk data not followed by CRLF/);
   });
 
-  it('bytes after a complete response, and a response cut short by close', () => {
-    refuses('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxy', /1 unexpected bytes after the response/);
+  it('pipelined answers in one read are emitted in order, saying whether more follows', () => {
+    const seen: Array<[string, boolean]> = [];
+    new ResponseParser().push(
+      Buffer.from('HTTP/1.1 202 A\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnxt'),
+      (r, more) => seen.push([r.body.toString(), more]),
+    );
+    expect(seen).toEqual([['ok', true], ['nxt', false]]);
+  });
+
+  it('a response cut short by close', () => {
     const p = new ResponseParser();
     parse('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', Infinity, p);
     expect(() => p.end()).toThrow(/connection closed in the middle of a response/);

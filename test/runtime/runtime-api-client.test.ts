@@ -278,6 +278,64 @@ describe('against a scripted server', () => {
     expect(server.connections).toBe(2);
   });
 
+  it('with pipelineNext, a POST and the next GET /next leave together and next() takes that answer', async () => {
+    let n = 0;
+    const server = await startRawServer((req, socket) => {
+      socket.write(
+        req.method === 'GET'
+          ? response(200, '{}', { 'Lambda-Runtime-Aws-Request-Id': `r${++n}` })
+          : response(202, '{"status":"OK"}'),
+      );
+    });
+    const client = new RuntimeApiClient(server.address, { pipelineNext: true });
+    cleanups.push(() => server.close(), () => client.close());
+    const first = await client.next();
+    await client.postResponse(first, 'application/json', Buffer.from('1'));
+    const second = await client.next();
+    await client.postError(second, { body: Buffer.from('{}'), contentType: 'application/json' });
+    const third = await client.next();
+    expect([first.requestId, second.requestId, third.requestId]).toEqual(['r1', 'r2', 'r3']);
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /2018-06-01/runtime/invocation/next',
+      'POST /2018-06-01/runtime/invocation/r1/response',
+      'GET /2018-06-01/runtime/invocation/next',
+      'POST /2018-06-01/runtime/invocation/r2/error',
+      'GET /2018-06-01/runtime/invocation/next',
+    ]);
+    expect(server.connections).toBe(1);
+  });
+
+  it('with pipelineNext, answers arriving in one read are split right', async () => {
+    let pendingPost: import('node:net').Socket | undefined;
+    let n = 0;
+    const server = await startRawServer((req, socket) => {
+      if (req.method === 'POST') pendingPost = socket;
+      else if (n === 0) socket.write(response(200, '{}', { 'Lambda-Runtime-Aws-Request-Id': `r${++n}` }));
+      else pendingPost!.write(response(202, '{"status":"OK"}') + response(200, '{"n":2}', { 'Lambda-Runtime-Aws-Request-Id': `r${++n}` }));
+    });
+    const client = new RuntimeApiClient(server.address, { pipelineNext: true });
+    cleanups.push(() => server.close(), () => client.close());
+    const first = await client.next();
+    expect((await client.postResponse(first, 'application/json', Buffer.from('1'))).status).toBe(202);
+    const second = await client.next();
+    expect(second.requestId).toBe('r2');
+    expect(second.body.toString()).toBe('{"n":2}');
+  });
+
+  it('with pipelineNext, a connection lost after the POST answer: next() asks again on a new one', async () => {
+    const server = await startRawServer((req, socket, index) => {
+      if (index === 2) socket.destroy(); // the pipelined GET /next
+      else socket.write(req.method === 'GET' ? response(200, '{}', { 'Lambda-Runtime-Aws-Request-Id': `r${index}` }) : response(202, '{}'));
+    });
+    const client = new RuntimeApiClient(server.address, { pipelineNext: true });
+    cleanups.push(() => server.close(), () => client.close());
+    const first = await client.next();
+    await client.postResponse(first, 'application/json', Buffer.from('1'));
+    // The pipelined GET lost its connection before any answer: next() asks again on a fresh one.
+    expect((await client.next()).requestId).toBe('r3');
+    expect(server.connections).toBe(2);
+  });
+
   it('/next without a request id is an error', async () => {
     const { client } = await raw((req, socket) => socket.write(response(200, '{}')));
     await expect(client.next()).rejects.toThrow(/GET \/next answered without Lambda-Runtime-Aws-Request-Id/);
