@@ -50,7 +50,8 @@ await build({
   target: 'node20',
   sourcemap: false,
   legalComments: 'none',
-  alias: { msgpackr: msgpackrPure },
+  // The runtime only decodes with msgpackr (frames.ts): its unpack module alone keeps the bundle small.
+  alias: { msgpackr: msgpackrPure, 'msgpackr/unpack': join(dirname(msgpackrPure), 'unpack.js') },
   // CommonJS dependencies bundled into ESM still call require() for node builtins.
   banner: {
     js: "import { createRequire as __tandemCreateRequire } from 'node:module'; const require = __tandemCreateRequire(import.meta.url);",

@@ -2,7 +2,7 @@
 // msgpack map. Decoding uses msgpackr (bin values come out as Buffer views of the frame, no copy). Encoding
 // uses a small writer of our own for the few shapes Node sends, so that a large `bin` (an event body) is
 // written to the pipe as its own buffer instead of being copied into the frame.
-import { Unpackr } from 'msgpackr';
+import { Unpackr } from 'msgpackr/unpack';
 import { WorkerProtocolError } from '../runtime/errors.ts';
 
 export type Message = Record<string, unknown> & { t: string };

@@ -3,7 +3,8 @@
 // (adopt: Node got its ends of the pipes on fds and the pid in the environment). Knows how the process
 // ended: from child_process for a spawned worker; for an adopted one, which libuv never reaps, from
 // /proc/<pid>/stat of the zombie once the output pipe has reached EOF.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fstatSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -25,6 +26,12 @@ export interface WorkerProcess {
   readonly startError: Error | undefined;
   /** A short description for messages: `python3 (pid 123)`. */
   readonly label: string;
+}
+
+// child_process is loaded on first spawn only: a runtime that adopts bootstrap's worker never needs it.
+const lazyRequire = createRequire(import.meta.url);
+function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
+  return (lazyRequire('node:child_process') as typeof import('node:child_process')).spawn(...args);
 }
 
 export interface SpawnOptions {
