@@ -128,6 +128,54 @@ describe('bootstrap with a Python handler', () => {
   });
 });
 
+describe('bootstrap: concurrency, signals, diagnostics', () => {
+  const SLOW = 'import os, time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"pid": os.getpid()}\n';
+
+  it('AWS_LAMBDA_MAX_CONCURRENCY=2: two /next open, two workers, invocations side by side', async () => {
+    const r = await start({ files: { 'app.py': SLOW }, handler: 'app.handler', env: { AWS_LAMBDA_MAX_CONCURRENCY: '2' } });
+    const [a, b] = await Promise.all([r.server.enqueue(event({ sleep: 0.5 })).result, r.server.enqueue(event({ sleep: 0.5 })).result]);
+    const pids = [a, b].map((x) => (JSON.parse(x.body.toString()) as { pid: number }).pid);
+    expect(pids[0]).not.toBe(pids[1]);
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toEqual({ code: null, signal: 'SIGTERM' });
+    await r.noOrphans();
+  });
+
+  it('SIGTERM during an invocation: forwarded to the worker, the runtime dies of SIGTERM, nothing is left', async () => {
+    const r = await start({ files: { 'app.py': SLOW }, handler: 'app.handler' });
+    let started!: () => void;
+    const running = new Promise<void>((res) => (started = res));
+    r.server.enqueue(event({ sleep: 30 }), { onStart: () => started() });
+    await running;
+    await new Promise((res) => setTimeout(res, 200));
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toEqual({ code: null, signal: 'SIGTERM' });
+    await r.noOrphans();
+  });
+
+  const BIG = 'def handler(e, c):\n    print("hi")\n    return "x" * e["n"]\n';
+
+  for (const level of ['warn', undefined]) {
+    it(`a response over 6 MB is answered 413 and the loop goes on; TANDEM_LOG_LEVEL=${level ?? '(unset)'}: ${level ? 'a pino warning on stderr' : 'silent'}`, async () => {
+      const r = await start({ files: { 'app.py': BIG }, handler: 'app.handler', env: { TANDEM_LOG_LEVEL: level } });
+      const big = await r.server.enqueue(event({ n: 7 * 1024 * 1024 })).result;
+      expect(big).toMatchObject({ kind: 'error', errorType: 'Function.ResponseSizeTooLarge', source: 'platform' });
+      const small = await r.server.enqueue(event({ n: 3 })).result;
+      expect(small.body.toString()).toBe('"xxx"');
+      r.child.kill('SIGKILL');
+      await r.exit;
+      expect(r.stdout()).toBe('hi\nhi\n');
+      const lines = r.stderr().split('\n').filter((l) => l.includes('answered 413'));
+      if (level) {
+        expect(lines).toHaveLength(1);
+        expect(JSON.parse(lines[0]!)).toMatchObject({ name: 'tandem', level: 40, status: 413 });
+      } else {
+        expect(lines).toEqual([]);
+      }
+    });
+  }
+});
+
 describe('worker death ends the runtime with the worker status, posts nothing, leaves nothing', () => {
   const cases: Array<[string, { code: number | null; signal: NodeJS.Signals | null }]> = [
     ['sys_exit', { code: 3, signal: null }],
