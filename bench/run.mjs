@@ -7,7 +7,7 @@
 //
 // --smoke runs each workload once with tiny sizes (correctness only; used by test/bench/smoke.test.ts).
 import { fork, execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, getPriority, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,7 +119,11 @@ function sessionsFor(kind, w) {
 
 /** The runtimes under test. Every side gets the same clean Lambda environment (no NODE_EXTRA_CA_CERTS, no
  *  PYTHONDONTWRITEBYTECODE) and the real interpreter path, never a version-manager shim. */
-function defineSides(python, node22, w, tandemDir) {
+/** A second interpreter for the cold-start comparison: this machine's pyenv Python runs a site .pth at every
+ *  start (it imports certifi, ~100 ms) that Lambda's Python does not; Debian's python3.11 has no such cost. */
+const SYSTEM_PYTHON = '/usr/bin/python3.11';
+
+function defineSides(python, node22, w, tandemDir, coldPython) {
   const handlers = join(here, 'handlers');
   const nodeDir = dirname(process.execPath);
   const tandemEnv = (nodeBinDir) => ({
@@ -158,6 +162,24 @@ function defineSides(python, node22, w, tandemDir) {
       sessions: sessionsFor('node-handler', w),
     },
   ];
+  if (coldPython && coldPython !== python) {
+    sides.push(
+      {
+        name: 'tandem-syspy',
+        what: `tandem with ${coldPython} (cold start, memory)`,
+        runtime: { command: bootstrap, env: { ...tandemEnv(nodeDir), TANDEM_PYTHON: coldPython } },
+        taskRoot: handlers,
+        sessions: sessionsFor('cold-only', w),
+      },
+      {
+        name: 'seed-syspy',
+        what: `seed-style bootstrap on ${coldPython} (cold start, memory)`,
+        runtime: { command: coldPython, args: [join(here, 'baselines', 'seed_bootstrap.py')] },
+        taskRoot: handlers,
+        sessions: sessionsFor('cold-only', w),
+      },
+    );
+  }
   if (node22) {
     sides.push({
       name: 'tandem-node22',
@@ -277,6 +299,7 @@ function machine(python, node22) {
       'node -e 0 (Node 20)': round(timeSpawn(process.execPath, ['-e', '0'], 5), 1),
       ...(node22 ? { 'node -e 0 (Node 22)': round(timeSpawn(node22, ['-e', '0'], 5), 1) } : {}),
       'python -c pass': round(timeSpawn(python, ['-c', 'pass'], 5), 1),
+      ...(existsSync(SYSTEM_PYTHON) ? { [`${SYSTEM_PYTHON} -c pass`]: round(timeSpawn(SYSTEM_PYTHON, ['-c', 'pass'], 5), 1) } : {}),
     },
   };
 }
@@ -331,7 +354,8 @@ async function main() {
     node22 = found.path;
     node22Note = found.path ? `official ${found.path}` : `skipped: ${found.why}`;
   } else if (opts.smoke) node22Note = 'skipped (--smoke)';
-  let sides = defineSides(python, node22, w, opts.tandem);
+  const coldPython = !opts.smoke && existsSync(SYSTEM_PYTHON) ? SYSTEM_PYTHON : null;
+  let sides = defineSides(python, node22, w, opts.tandem, coldPython);
   if (opts.sides) sides = sides.filter((s) => opts.sides.includes(s.name));
   const started = new Date();
   const t0 = performance.now();

@@ -48,6 +48,23 @@ export const TARGETS = [
       ),
   },
   {
+    evaluate: (s, summaryCalls, paired) => {
+      const t = side(s, 'tandem-syspy', 'cold.spawnToResponseMs');
+      const b = side(s, 'seed-syspy', 'cold.spawnToResponseMs');
+      const p = paired?.('tandem-syspy', 'seed-syspy', 'cold.spawnToResponseMs');
+      return {
+        ...compare(
+          'spawn to first response vs seed, both on Debian python3.11 (no site .pth cost; reference)',
+          ratio(t, b),
+          '<=',
+          1.1,
+          `tandem ${r(t)} ms vs seed ${r(b)} ms; median of per-pair ratios ${r(p)}`,
+        ),
+        pairedRatio: r(p),
+      };
+    },
+  },
+  {
     evaluate: (s, _c, paired) => tandemVsSeed('5 MiB echo latency vs seed (issue 6)', s, 'payload.5242880.medianMs', '<=', 1.0, 'ms', paired),
   },
   {
