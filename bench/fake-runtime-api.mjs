@@ -241,6 +241,8 @@ async function runSession(server, plan, spec) {
     const first = await session.invoke(Buffer.from(spec.firstEvent ?? '{}'));
     out.cold = { spawnToNextMs: session.firstNextAt - tSpawn, spawnToResponseMs: first.endAt - tSpawn };
     out.firstResponse = first.body.toString().slice(0, 200);
+    out.spawnedAtEpochMs = performance.timeOrigin + tSpawn;
+    if (plan.keepStderr) out.stderr = session.stderr;
     for (const w of spec.workloads) {
       if (!Object.hasOwn(WORKLOADS, w.kind)) throw new Error(`unknown workload "${w.kind}"`);
       const tw = now();
