@@ -437,7 +437,10 @@ async function main() {
   }
   console.log('\nTargets:');
   for (const t of targets) console.log(`  ${t.met === true ? 'MET  ' : t.met === false ? 'NOT  ' : 'n/a  '} ${t.name}: ${t.detail}`);
-  if (errors.length) console.log(`\n${errors.length} error(s); see ${opts.out}`);
+  if (errors.length) {
+    console.log(`\n${errors.length} error(s); see ${opts.out}`);
+    process.exitCode = 1;
+  }
   console.log(`\nwrote ${opts.out} (${elapsedS.toFixed(1)} s)`);
 }
 
