@@ -234,11 +234,12 @@ export class RuntimeApiClient implements RuntimeApi {
 /**
  * The body of one streaming response POST on its connection. Chunks written in the same tick leave in one
  * writev (the socket is corked until the next tick), so a burst of tiny chunks (tokens) costs one syscall
- * and one TCP segment, while a lone chunk still leaves at once.
+ * and one TCP segment; the first chunk of the stream is never held back.
  */
 class ChunkedStream implements StreamWriter {
   private done = false;
   private corked = false;
+  private started = false;
 
   constructor(
     private readonly conn: Connection,
@@ -253,6 +254,11 @@ class ChunkedStream implements StreamWriter {
   write(chunk: Uint8Array): Promise<void> {
     if (this.done || this.conn.closed) return ACCEPTED;
     const socket = this.conn.socket;
+    // The first chunk leaves at once (time to first byte); later ones are batched per tick.
+    if (!this.started) {
+      this.started = true;
+      return writeChunk(socket, chunk) ? ACCEPTED : this.conn.whenDrained();
+    }
     if (!this.corked) {
       this.corked = true;
       socket.cork();
