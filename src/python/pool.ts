@@ -36,8 +36,11 @@ const WORKER_ONLY_ENV = [ENV.workerPid, ENV.workerWriteFd, ENV.workerReadFd];
 export function workerEnv(base: NodeJS.ProcessEnv, mode: PoolMode, handler: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const k of WORKER_ONLY_ENV) delete env[k];
-  env[ENV.workerFdIn] = '3';
-  env[ENV.workerFdOut] = '4';
+  // The protocol pipes go on fds 3/4, or 5/6 when Lambda's telemetry fd is 3 or 4 (the worker keeps that one).
+  const telemetry = env[ENV.telemetryFd];
+  const clash = telemetry === '3' || telemetry === '4';
+  env[ENV.workerFdIn] = clash ? '5' : '3';
+  env[ENV.workerFdOut] = clash ? '6' : '4';
   env[ENV.workerMode] = mode;
   if (handler !== undefined) env[ENV.handler] = handler;
   return env;

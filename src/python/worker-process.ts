@@ -9,6 +9,7 @@ import { fstatSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { ENV } from '../runtime/env.ts';
 import { WorkerStartError, errorMessageOf } from '../runtime/errors.ts';
 import type { ExitStatus } from '../runtime/types.ts';
 
@@ -69,11 +70,17 @@ class SpawnedWorker implements WorkerProcess {
   private readonly exit: Promise<ExitStatus>;
 
   constructor(o: SpawnOptions) {
-    const child = spawn(o.command, o.args, {
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'],
-      env: o.env,
-      cwd: o.cwd,
-    });
+    // The pipes sit where TANDEM_FD_IN/OUT say (3/4 by default); Lambda's telemetry fd, when this process
+    // has it, is passed on at its own number; every other fd above 2 is left closed.
+    const fdIn = Number(o.env[ENV.workerFdIn] ?? 3);
+    const fdOut = Number(o.env[ENV.workerFdOut] ?? 4);
+    const telemetry = Number(o.env[ENV.telemetryFd] ?? -1);
+    const passTelemetry = Number.isInteger(telemetry) && telemetry > 2 && telemetry !== fdIn && telemetry !== fdOut && isOpen(telemetry);
+    const stdio: Array<'ignore' | 'inherit' | 'pipe' | number> = ['ignore', 'inherit', 'inherit'];
+    for (let fd = 3; fd <= Math.max(fdIn, fdOut, passTelemetry ? telemetry : 0); fd++) {
+      stdio[fd] = fd === fdIn || fd === fdOut ? 'pipe' : passTelemetry && fd === telemetry ? telemetry : 'ignore';
+    }
+    const child = spawn(o.command, o.args, { stdio, env: o.env, cwd: o.cwd });
     this.child = child;
     this.label = `${o.command} (pid ${child.pid ?? '?'})`;
     this.exit = new Promise<ExitStatus>((resolve) => {
@@ -84,8 +91,8 @@ class SpawnedWorker implements WorkerProcess {
         if (child.pid === undefined) resolve({ code: 127, signal: null });
       });
     });
-    this.input = child.stdio[3] as Writable;
-    this.output = child.stdio[4] as Readable;
+    this.input = child.stdio[fdIn] as Writable;
+    this.output = child.stdio[fdOut] as Readable;
     // Writes to a dead worker fail with EPIPE; its death is seen on the output pipe instead.
     this.input.on('error', () => undefined);
   }
@@ -106,6 +113,15 @@ class SpawnedWorker implements WorkerProcess {
         // already gone
       }
     }
+  }
+}
+
+function isOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
   }
 }
 

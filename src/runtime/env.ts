@@ -28,6 +28,8 @@ export const ENV = {
   workerFdIn: 'TANDEM_FD_IN',
   workerFdOut: 'TANDEM_FD_OUT',
   workerMode: 'TANDEM_MODE',
+  /** Lambda's telemetry log fd (managed runtimes): passed on to workers at the same number. */
+  telemetryFd: '_LAMBDA_TELEMETRY_LOG_FD',
   /** Set by the runtime when it hands a trace id to in-process code (single concurrency only). */
   traceId: '_X_AMZN_TRACE_ID',
 } as const;

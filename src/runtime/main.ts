@@ -84,12 +84,16 @@ async function main(): Promise<void> {
     host = pythonHost;
   } else {
     env[ENV.handler] = r.handler;
+    // The Node host takes Lambda's telemetry fd for itself (and removes the variable, as AWS's Node client
+    // does); Python workers it starts for python() calls still get it, so their logs land there too.
+    const telemetryFd = env[ENV.telemetryFd];
+    const callsEnv = () => (telemetryFd ? { ...process.env, [ENV.telemetryFd]: telemetryFd } : process.env);
     const { createNodeHost } = await import('../node/host.ts');
     host = createNodeHost({
       taskRoot,
       handler: r.handler,
       python: () =>
-        (callsPool ??= new PythonPool({ mode: 'calls', size: concurrency, maxFrameBytes, shutdownGraceMs })),
+        (callsPool ??= new PythonPool({ mode: 'calls', size: concurrency, maxFrameBytes, shutdownGraceMs, env: callsEnv() })),
     });
   }
 

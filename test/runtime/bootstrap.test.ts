@@ -73,6 +73,74 @@ describe('bootstrap with a Python handler', () => {
     await r.noOrphans();
   });
 
+  it('leaves no stray fd: the worker has 0-2 and its two pipes, Node holds one end of each and nothing else of them', async () => {
+    const FDS = 'import os\ndef handler(e, c):\n    out = {}\n    for fd in os.listdir("/proc/self/fd"):\n        try:\n            out[fd] = os.readlink("/proc/self/fd/" + fd)\n        except OSError:\n            pass\n    return out\n';
+    const r = await start({ files: { 'app.py': FDS }, handler: 'app.handler' });
+    const res = await r.server.enqueue(event({})).result;
+    const { readdirSync, readlinkSync, readFileSync } = await import('node:fs');
+    // Fds this test process passes to every child it spawns (open without close-on-exec) are not ours.
+    const inherited = new Set(
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          const flags = /flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))![1]!;
+          return Number(fd) > 2 && (parseInt(flags, 8) & 0o2000000) === 0;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    const workerFds = Object.entries(JSON.parse(res.body.toString()) as Record<string, string>).filter(
+      ([fd, l]) => !l.startsWith('/proc/') && !inherited.has(fd),
+    );
+    expect(workerFds.map(([fd]) => Number(fd)).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(workerFds.find(([fd]) => fd === '0')![1]).toBe('/dev/null');
+    const nodeLinks = readdirSync(`/proc/${r.child.pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${r.child.pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    for (const fd of ['3', '4']) {
+      const pipe = workerFds.find(([f]) => f === fd)![1];
+      expect(pipe).toMatch(/^pipe:/);
+      expect(nodeLinks.filter((l) => l === pipe)).toHaveLength(1);
+    }
+  });
+
+  it('keeps the worker pipes off a telemetry fd (fd 3) Lambda passes down, which the worker can still use', async () => {
+    const r = await start({
+      files: { 'app.py': 'import logging\ndef handler(e, c):\n    logging.getLogger().warning("to-telemetry")\n    return 1\n' },
+      handler: 'app.handler',
+      env: { _LAMBDA_TELEMETRY_LOG_FD: '3' },
+      fd3: true,
+    });
+    const res = await r.server.enqueue(event({})).result;
+    expect(res.body.toString()).toBe('1');
+    r.child.kill('SIGTERM');
+    await r.exit;
+    expect(r.fd3().toString('latin1')).toContain('to-telemetry');
+    expect(r.stdout()).not.toContain('to-telemetry');
+  });
+
+  it('a Node handler calling Python: the calls pool starts a worker that keeps the telemetry fd too', async () => {
+    const r = await start({
+      files: {
+        'index.mjs': "export const handler = async (e) => ({ sum: await globalThis.tandem.python('mathy.add')(e) });\n",
+        'mathy.py': 'import logging\ndef add(p):\n    logging.getLogger().warning("from-python")\n    return p["a"] + p["b"]\n',
+      },
+      handler: 'index.handler',
+      env: { _LAMBDA_TELEMETRY_LOG_FD: '3' },
+      fd3: true,
+    });
+    const res = await r.server.enqueue(event({ a: 2, b: 3 })).result;
+    expect(JSON.parse(res.body.toString())).toEqual({ sum: 5 });
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(r.fd3().toString('latin1')).toContain('from-python');
+    await r.noOrphans();
+  });
+
   it('takes the handler from $1 when _HANDLER is unset (an image CMD)', async () => {
     const r = await start({ files: { 'app.py': HANDLER }, args: ['app.handler'] });
     const a = await r.server.enqueue(event({})).result;

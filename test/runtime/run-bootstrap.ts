@@ -24,6 +24,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   bootstrap?: string;
   server?: RuntimeApiServerOptions;
+  /** Give the runtime a pipe on fd 3 (as Lambda's telemetry fd); its bytes are in `fd3()`. */
+  fd3?: boolean;
 }
 
 export interface Run {
@@ -33,6 +35,7 @@ export interface Run {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stdout(): string;
   stderr(): string;
+  fd3(): Buffer;
   /** Resolves once no process of the runtime's process group is left (fails after 5 s, killing them). */
   noOrphans(): Promise<void>;
   cleanup(): Promise<void>;
@@ -90,9 +93,11 @@ export async function runBootstrap(opts: RunOptions): Promise<Run> {
   const child = spawn(opts.bootstrap ?? BOOTSTRAP, opts.args ?? [], {
     cwd: taskRoot,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.fd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  const fd3Parts: Buffer[] = [];
+  if (opts.fd3) (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => fd3Parts.push(d));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -108,6 +113,7 @@ export async function runBootstrap(opts: RunOptions): Promise<Run> {
     exit,
     stdout: () => out,
     stderr: () => err,
+    fd3: () => Buffer.concat(fd3Parts),
     async noOrphans() {
       for (let i = 0; i < 500 && groupAlive(pgid); i++) await new Promise((r) => setTimeout(r, 10));
       if (groupAlive(pgid)) {
