@@ -5,7 +5,7 @@
 // Runtime API is gone. A host whose process died ends the runtime with that process's exit status.
 import { diag } from './diag.ts';
 import { RuntimeApiError, errorDocument, errorMessageOf } from './errors.ts';
-import type { ExitStatus, Host, Invocation, InvokeIO, PostOutcome, RuntimeApi, StreamWriter } from './types.ts';
+import type { ExitStatus, Host, Invocation, InvokeIO, PostOptions, PostOutcome, RuntimeApi, StreamWriter } from './types.ts';
 import { JSON_CONTENT_TYPE } from './wire.ts';
 
 export interface LoopOptions {
@@ -21,6 +21,7 @@ export interface LoopOptions {
 }
 
 const FAILED: ExitStatus = { code: 1, signal: null };
+const PIPELINE: PostOptions = { pipelineNext: true };
 
 /** Runs until `stop` is called (by the loop itself, or from outside through the returned handle). */
 export function runLoop(opts: LoopOptions): { done: Promise<void>; stop(status: ExitStatus, reason?: string): void } {
@@ -35,8 +36,10 @@ export function runLoop(opts: LoopOptions): { done: Promise<void>; stop(status: 
       .finally(finished);
   };
   const lanes = Math.max(1, opts.concurrency ?? 1);
+  // A single loop sends each buffered POST with the next GET /next behind it (one write, no wait).
+  const pipeline = lanes === 1;
   for (let i = 0; i < lanes; i++) {
-    void new Lane(opts.api, opts.host, () => stopping, stop).run();
+    void new Lane(opts.api, opts.host, () => stopping, stop, pipeline).run();
   }
   return { done, stop };
 }
@@ -67,7 +70,12 @@ class Lane implements InvokeIO {
     private readonly host: Host,
     private readonly stopping: () => boolean,
     private readonly stop: (s: ExitStatus, r?: string) => void,
-  ) {}
+    pipeline: boolean,
+  ) {
+    this.andNext = pipeline ? PIPELINE : undefined;
+  }
+
+  private readonly andNext: PostOptions | undefined;
 
   openStream(contentType: string): StreamWriter {
     const inner = this.api.openStream(this.inv!, contentType);
@@ -114,10 +122,11 @@ class Lane implements InvokeIO {
       if (this.stopping()) return;
       switch (outcome.kind) {
         case 'response':
-          if (!(await this.post('the response', inv, () => api.postResponse(inv, outcome.contentType, outcome.body)))) return;
+          if (!(await this.post('the response', inv, () => api.postResponse(inv, outcome.contentType, outcome.body, this.andNext)))) return;
           break;
         case 'error':
-          if (!(await this.post('the error', inv, () => api.postError(inv, outcome.error)))) return;
+          // After this error the runtime ends: no next invocation to ask for.
+          if (!(await this.post('the error', inv, () => api.postError(inv, outcome.error, outcome.exit ? undefined : this.andNext)))) return;
           if (outcome.exit) {
             this.stop(outcome.exit);
             return;

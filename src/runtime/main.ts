@@ -46,8 +46,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const concurrency = env[ENV.maxConcurrency] !== undefined ? positiveInt(env, ENV.maxConcurrency, 1) : 1;
-  // One loop: each buffered POST carries the next GET /next with it (pipelined, one write).
-  const api = new RuntimeApiClient(apiAddress, { pipelineNext: concurrency === 1 });
+  const api = new RuntimeApiClient(apiAddress);
   api.preconnect();
 
   const taskRoot = env[ENV.taskRoot] || process.cwd();

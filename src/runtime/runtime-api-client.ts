@@ -7,7 +7,7 @@ import { ACCEPTED } from './accepted.ts';
 import { Connection } from './connection.ts';
 import { HttpProtocolError, RuntimeApiError, errorMessageOf } from './errors.ts';
 import { checkHeaderValue, isValidHeaderValue, requestHead, writeChunk, writeLastChunk, writeRequest, type HttpResponse } from './http1.ts';
-import type { ErrorPost, Invocation, PostOutcome, RuntimeApi, StreamWriter } from './types.ts';
+import type { ErrorPost, Invocation, PostOptions, PostOutcome, RuntimeApi, StreamWriter } from './types.ts';
 import { HEADER, LC, PATH_INIT_ERROR, PATH_INVOCATION, PATH_NEXT, STREAMING_MODE, USER_AGENT } from './wire.ts';
 
 const UA_LINE = `${HEADER.userAgent}: ${USER_AGENT}\r\n`;
@@ -43,15 +43,6 @@ function outcome(res: HttpResponse): PostOutcome {
   return { status: res.status, body: res.body };
 }
 
-export interface ClientOptions {
-  /**
-   * Send `GET /next` together with each buffered POST (pipelined on the same connection, one write), so
-   * the next invocation is asked for without waiting for the POST's answer first. For a single loop only:
-   * the next `next()` call takes that answer.
-   */
-  pipelineNext?: boolean;
-}
-
 const NEXT_HEAD_LINES = UA_LINE;
 
 export class RuntimeApiClient implements RuntimeApi {
@@ -61,12 +52,10 @@ export class RuntimeApiClient implements RuntimeApi {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
   private closed = false;
-  private readonly pipelineNext: boolean;
   /** A pipelined GET /next already sent, and its connection. */
   private prefetched: { answer: Promise<HttpResponse>; conn: Connection } | undefined;
 
-  constructor(address: string, options: ClientOptions = {}) {
-    this.pipelineNext = options.pipelineNext ?? false;
+  constructor(address: string) {
     const a = parseRuntimeApiAddress(address);
     this.host = a.host;
     this.port = a.port;
@@ -100,18 +89,18 @@ export class RuntimeApiClient implements RuntimeApi {
     };
   }
 
-  async postResponse(inv: Invocation, contentType: string, body: Uint8Array): Promise<PostOutcome> {
+  async postResponse(inv: Invocation, contentType: string, body: Uint8Array, options?: PostOptions): Promise<PostOutcome> {
     const lines =
       `${HEADER.contentType}: ${checkHeaderValue(HEADER.contentType, contentType)}\r\n` +
       UA_LINE +
       invocationLine(inv) +
       `${HEADER.contentLength}: ${body.length}\r\n`;
-    return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body, this.pipelineNext));
+    return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body, options?.pipelineNext === true));
   }
 
-  async postError(inv: Invocation, error: ErrorPost): Promise<PostOutcome> {
+  async postError(inv: Invocation, error: ErrorPost, options?: PostOptions): Promise<PostOutcome> {
     const lines = this.errorLines(error) + invocationLine(inv) + `${HEADER.contentLength}: ${error.body.length}\r\n`;
-    return outcome(await this.send('POST', this.invocationPath(inv, 'error'), lines, error.body, this.pipelineNext));
+    return outcome(await this.send('POST', this.invocationPath(inv, 'error'), lines, error.body, options?.pipelineNext === true));
   }
 
   async postInitError(error: ErrorPost): Promise<PostOutcome> {

@@ -47,11 +47,20 @@ export interface StreamWriter {
   fail(errorType: string, errorBody: Uint8Array): Promise<PostOutcome>;
 }
 
+/** Options of a buffered POST. */
+export interface PostOptions {
+  /**
+   * Send `GET /next` in the same write, right behind the POST (HTTP pipelining); the next `next()` call
+   * takes its answer. Only when the caller will ask for the next invocation anyway (one loop, no exit).
+   */
+  pipelineNext?: boolean;
+}
+
 /** The Runtime API, one function per endpoint. Implemented on node:net in runtime-api-client.ts. */
 export interface RuntimeApi {
   next(): Promise<Invocation>;
-  postResponse(inv: Invocation, contentType: string, body: Uint8Array): Promise<PostOutcome>;
-  postError(inv: Invocation, error: ErrorPost): Promise<PostOutcome>;
+  postResponse(inv: Invocation, contentType: string, body: Uint8Array, options?: PostOptions): Promise<PostOutcome>;
+  postError(inv: Invocation, error: ErrorPost, options?: PostOptions): Promise<PostOutcome>;
   postInitError(error: ErrorPost): Promise<PostOutcome>;
   /** Opens a streaming response POST (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, trailers declared). */
   openStream(inv: Invocation, contentType: string): StreamWriter;

@@ -62,15 +62,23 @@ describe('status handling', () => {
       expect(stopped).toBeUndefined();
       expect(server.nextCount()).toBe(3);
       expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+      // Each POST went out with the next GET /next right behind it, on the one connection.
+      expect(server.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET', 'POST', 'GET']);
+      expect(server.connections).toBe(1);
     });
   }
 
-  it('a POST answered 500 ends the runtime (status 1) without another /next', async () => {
+  it('a POST answered 500 ends the runtime (status 1) without running another invocation', async () => {
     const server = await scripted(2, () => 500);
-    const { stopped } = await drive(server, fakeHost([response1]), () => false);
+    const host = fakeHost([response1]);
+    let invoked = 0;
+    const counting: Host = { ...host, invoke: (inv, io) => (invoked++, host.invoke(inv, io)) };
+    const { stopped } = await drive(server, counting, () => false);
     expect(stopped?.status).toEqual({ code: 1, signal: null });
     expect(stopped?.reason).toMatch(/answered 500 to the response for r1/);
-    expect(server.nextCount()).toBe(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(invoked).toBe(1);
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
 
   it('/next answered 500 ends the runtime', async () => {
@@ -90,6 +98,7 @@ describe('status handling', () => {
     const posts = server.requests.filter((r) => r.method === 'POST');
     expect(posts.map((p) => p.path)).toEqual(['/2018-06-01/runtime/invocation/r1/error']);
     expect(posts[0]!.body.toString()).toBe('{"e":1}');
+    expect(server.nextCount()).toBe(1); // no GET /next pipelined behind a last post
   });
 
   it('a died outcome posts nothing and ends the runtime with that status', async () => {

@@ -287,12 +287,12 @@ describe('against a scripted server', () => {
           : response(202, '{"status":"OK"}'),
       );
     });
-    const client = new RuntimeApiClient(server.address, { pipelineNext: true });
+    const client = new RuntimeApiClient(server.address);
     cleanups.push(() => server.close(), () => client.close());
     const first = await client.next();
-    await client.postResponse(first, 'application/json', Buffer.from('1'));
+    await client.postResponse(first, 'application/json', Buffer.from('1'), { pipelineNext: true });
     const second = await client.next();
-    await client.postError(second, { body: Buffer.from('{}'), contentType: 'application/json' });
+    await client.postError(second, { body: Buffer.from('{}'), contentType: 'application/json' }, { pipelineNext: true });
     const third = await client.next();
     expect([first.requestId, second.requestId, third.requestId]).toEqual(['r1', 'r2', 'r3']);
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -313,10 +313,10 @@ describe('against a scripted server', () => {
       else if (n === 0) socket.write(response(200, '{}', { 'Lambda-Runtime-Aws-Request-Id': `r${++n}` }));
       else pendingPost!.write(response(202, '{"status":"OK"}') + response(200, '{"n":2}', { 'Lambda-Runtime-Aws-Request-Id': `r${++n}` }));
     });
-    const client = new RuntimeApiClient(server.address, { pipelineNext: true });
+    const client = new RuntimeApiClient(server.address);
     cleanups.push(() => server.close(), () => client.close());
     const first = await client.next();
-    expect((await client.postResponse(first, 'application/json', Buffer.from('1'))).status).toBe(202);
+    expect((await client.postResponse(first, 'application/json', Buffer.from('1'), { pipelineNext: true })).status).toBe(202);
     const second = await client.next();
     expect(second.requestId).toBe('r2');
     expect(second.body.toString()).toBe('{"n":2}');
@@ -327,10 +327,10 @@ describe('against a scripted server', () => {
       if (index === 2) socket.destroy(); // the pipelined GET /next
       else socket.write(req.method === 'GET' ? response(200, '{}', { 'Lambda-Runtime-Aws-Request-Id': `r${index}` }) : response(202, '{}'));
     });
-    const client = new RuntimeApiClient(server.address, { pipelineNext: true });
+    const client = new RuntimeApiClient(server.address);
     cleanups.push(() => server.close(), () => client.close());
     const first = await client.next();
-    await client.postResponse(first, 'application/json', Buffer.from('1'));
+    await client.postResponse(first, 'application/json', Buffer.from('1'), { pipelineNext: true });
     // The pipelined GET lost its connection before any answer: next() asks again on a fresh one.
     expect((await client.next()).requestId).toBe('r3');
     expect(server.connections).toBe(2);
