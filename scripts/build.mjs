@@ -3,8 +3,8 @@
 // and dist/api.mjs (the package's public API: python() for Node handlers).
 // `--if-stale` skips the build when every output is newer than every source file.
 import { build } from 'esbuild';
-import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { readdirSync, statSync, existsSync, rmSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
@@ -38,8 +38,9 @@ if (process.argv.includes('--if-stale') && !isStale()) process.exit(0);
 const require = createRequire(import.meta.url);
 const msgpackrPure = join(dirname(require.resolve('msgpackr')), '..', 'index.js');
 
-await build({
+const result = await build({
   absWorkingDir: root,
+  metafile: true,
   entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
   outdir: join(root, 'dist'),
   outExtension: { '.js': '.mjs' },
@@ -59,3 +60,14 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
 });
+
+// Chunks from earlier builds are never loaded again: remove them so dist/ (and an image built from it)
+// holds only what this build wrote. Deleting after the build keeps dist/ usable while it runs.
+const written = new Set(Object.keys(result.metafile.outputs).map((o) => relative(root, join(root, o))));
+const chunks = join(root, 'dist', 'chunks');
+if (existsSync(chunks)) {
+  for (const name of readdirSync(chunks)) {
+    const rel = relative(root, join(chunks, name));
+    if (!written.has(rel)) rmSync(join(chunks, name), { force: true });
+  }
+}
