@@ -20,6 +20,8 @@ export const ENV = {
   maxFrameBytes: 'TANDEM_MAX_FRAME_BYTES',
   /** How long workers get to exit after SIGTERM before they are killed (ms); default 500. */
   shutdownGraceMs: 'TANDEM_SHUTDOWN_GRACE_MS',
+  /** `0` turns off HTTP pipelining of GET /next behind each buffered POST (default on, single concurrency). */
+  pipeline: 'TANDEM_PIPELINE',
   /** Set by `bootstrap` for Node only: the worker it started, and Node's ends of the two pipes. */
   workerPid: 'TANDEM_WORKER_PID',
   workerWriteFd: 'TANDEM_WORKER_WRITE_FD',
@@ -57,4 +59,14 @@ export function optionalUint(env: Env, name: string): number | undefined {
     throw new Error(`tandem: ${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
+}
+
+/** A boolean switch: unset or empty → `fallback`; `0`/`false`/`off`/`no` → false; `1`/`true`/`on`/`yes` → true. */
+export function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = raw.toLowerCase();
+  if (v === '0' || v === 'false' || v === 'off' || v === 'no') return false;
+  if (v === '1' || v === 'true' || v === 'on' || v === 'yes') return true;
+  throw new Error(`tandem: ${name} must be 0 or 1, got ${JSON.stringify(raw)}`);
 }

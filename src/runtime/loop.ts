@@ -14,6 +14,11 @@ export interface LoopOptions {
   /** Invocations run at once (lanes, each with one /next open). Default 1. */
   concurrency?: number;
   /**
+   * Send each buffered POST with the next GET /next behind it (HTTP pipelining; single concurrency only).
+   * Default true; `TANDEM_PIPELINE=0` turns it off.
+   */
+  pipeline?: boolean;
+  /**
    * Ends the runtime: called once, with the status to end with and, for failures of the runtime itself, a
    * message for stderr. The loop stops taking invocations first.
    */
@@ -36,8 +41,10 @@ export function runLoop(opts: LoopOptions): { done: Promise<void>; stop(status: 
       .finally(finished);
   };
   const lanes = Math.max(1, opts.concurrency ?? 1);
-  // A single loop sends each buffered POST with the next GET /next behind it (one write, no wait).
-  const pipeline = lanes === 1;
+  // A single loop sends each buffered POST with the next GET /next behind it (one write, no wait). Never
+  // behind a POST after which the runtime ends (an error outcome with exit); after an answer that ends it
+  // anyway (5xx) the pipelined /next is simply left unread, as a /next open at SIGTERM is.
+  const pipeline = lanes === 1 && opts.pipeline !== false;
   for (let i = 0; i < lanes; i++) {
     void new Lane(opts.api, opts.host, () => stopping, stop, pipeline).run();
   }

@@ -4,7 +4,7 @@
 // period, then the runtime dies of the same signal. Kept small and eager only for the Python path:
 // the Node host and pino are imported only when needed (cold start and memory are benchmarked).
 import { announce, initDiag } from './diag.ts';
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_SHUTDOWN_GRACE_MS, ENV, optionalUint, positiveInt } from './env.ts';
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_SHUTDOWN_GRACE_MS, ENV, flag, optionalUint, positiveInt } from './env.ts';
 import { errorMessageOf } from './errors.ts';
 import { exitWith } from './exit.ts';
 import { runLoop } from './loop.ts';
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const concurrency = env[ENV.maxConcurrency] !== undefined ? positiveInt(env, ENV.maxConcurrency, 1) : 1;
+  const pipeline = flag(env, ENV.pipeline, true);
   const api = new RuntimeApiClient(apiAddress);
   api.preconnect();
 
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const loop = runLoop({ api, host, concurrency, stop: end });
+  const loop = runLoop({ api, host, concurrency, pipeline, stop: end });
   stopLoop = loop.stop;
   await loop.done;
 }

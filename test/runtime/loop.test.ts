@@ -43,11 +43,11 @@ function fakeHost(outcomes: InvokeOutcome[]): Host {
   };
 }
 
-async function drive(server: RawServer, host: Host, until: () => boolean): Promise<{ stopped: { status: ExitStatus; reason?: string } | undefined }> {
+async function drive(server: RawServer, host: Host, until: () => boolean, pipeline?: boolean): Promise<{ stopped: { status: ExitStatus; reason?: string } | undefined }> {
   const api = new RuntimeApiClient(server.address);
   cleanups.push(() => api.close());
   const result: { stopped: { status: ExitStatus; reason?: string } | undefined } = { stopped: undefined };
-  runLoop({ api, host, stop: (status, reason) => void (result.stopped = { status, reason }) });
+  runLoop({ api, host, pipeline, stop: (status, reason) => void (result.stopped = { status, reason }) });
   for (let i = 0; i < 500 && !until() && !result.stopped; i++) await new Promise((r) => setTimeout(r, 5));
   return result;
 }
@@ -67,6 +67,60 @@ describe('status handling', () => {
       expect(server.connections).toBe(1);
     });
   }
+
+  it('a POST answered 413 with Connection: close (a server that did not read the body): the pipelined /next is asked again on a new connection', async () => {
+    let served = 0;
+    const ended = new WeakSet<object>();
+    const server = await startRawServer((req, socket) => {
+      if (req.method === 'GET') {
+        if (served >= 2 || ended.has(socket)) return;
+        served++;
+        socket.write(response(200, '{}', { 'Lambda-Runtime-Aws-Request-Id': `r${served}` }));
+      } else {
+        ended.add(socket);
+        socket.end(response(413, '{"errorType":"RequestEntityTooLarge"}', { Connection: 'close' }));
+      }
+    });
+    cleanups.push(() => server.close());
+    const posts = () => server.requests.filter((r) => r.method === 'POST').length;
+    const { stopped } = await drive(server, fakeHost([response1]), () => posts() >= 2 && server.connections >= 3);
+    expect(stopped).toBeUndefined();
+    // Each 413 closed its connection, with the pipelined /next unanswered: the loop asked again on a new one.
+    expect(server.requests.map((r) => `${r.connection} ${r.method}`).filter((x) => x.endsWith('POST'))).toEqual(['0 POST', '1 POST']);
+    expect(server.connections).toBe(3);
+  });
+
+  it('with pipelining off (TANDEM_PIPELINE=0), each /next waits for the POST answer', async () => {
+    const seen: string[] = [];
+    const run = async (pipeline: boolean) => {
+      let served = 0;
+      // Answers leave in request order, as from a real HTTP/1.1 server; a POST is answered late, noting
+      // how many requests had arrived by then.
+      let chain = Promise.resolve();
+      const server = await startRawServer((req, socket) => {
+        chain = chain.then(async () => {
+          if (req.method === 'GET') {
+            if (served >= 2) return new Promise<void>(() => undefined);
+            served++;
+            socket.write(response(200, '{}', { 'Lambda-Runtime-Aws-Request-Id': `r${served}` }));
+          } else {
+            await new Promise((r) => setTimeout(r, 30));
+            seen.push(`${pipeline} ${server.requests.length}`);
+            socket.write(response(202, '{}'));
+          }
+        });
+      });
+      cleanups.push(() => server.close());
+      const { stopped } = await drive(server, fakeHost([response1]), () => server.requests.length >= 5 && seen.filter((x) => x.startsWith(`${pipeline} `)).length >= 2, pipeline);
+      expect(stopped?.reason).toBeUndefined();
+      expect(server.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET', 'POST', 'GET']);
+      expect(server.connections).toBe(1);
+    };
+    await run(false);
+    await run(true);
+    // Off: the /next after a POST leaves only once the POST is answered. On: it arrives with the POST.
+    expect(seen).toEqual(['false 2', 'false 4', 'true 3', 'true 5']);
+  });
 
   it('a POST answered 500 ends the runtime (status 1) without running another invocation', async () => {
     const server = await scripted(2, () => 500);
