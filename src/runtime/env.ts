@@ -20,6 +20,8 @@ export const ENV = {
   maxFrameBytes: 'TANDEM_MAX_FRAME_BYTES',
   /** How long workers get to exit after SIGTERM before they are killed (ms); default 500. */
   shutdownGraceMs: 'TANDEM_SHUTDOWN_GRACE_MS',
+  /** The language of a handler without `python:`/`node:` prefix: `python` or `node`; unset: by its files. */
+  runtime: 'TANDEM_RUNTIME',
   /** `0` turns off HTTP pipelining of GET /next behind each buffered POST (default on, single concurrency). */
   pipeline: 'TANDEM_PIPELINE',
   /** Set by `bootstrap` for Node only: the worker it started, and Node's ends of the two pipes. */

@@ -8,7 +8,7 @@ import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_SHUTDOWN_GRACE_MS, ENV, flag, optional
 import { errorMessageOf } from './errors.ts';
 import { exitWith } from './exit.ts';
 import { runLoop } from './loop.ts';
-import { route } from './router.ts';
+import { route, type Route } from './router.ts';
 import { RuntimeApiClient } from './runtime-api-client.ts';
 import type { ExitStatus, Host } from './types.ts';
 import { createPythonHost, type PythonHost } from '../python/host.ts';
@@ -52,7 +52,13 @@ async function main(): Promise<void> {
 
   const taskRoot = env[ENV.taskRoot] || process.cwd();
   const rawHandler = env[ENV.handler] ?? '';
-  const r = adopted ? { language: 'python' as const, handler: rawHandler.replace(/^python:/, '') } : route(rawHandler, taskRoot);
+  let r: Route;
+  try {
+    r = adopted ? { language: 'python' as const, handler: rawHandler.replace(/^python:/, '') } : route(rawHandler, taskRoot, env[ENV.runtime]);
+  } catch (err) {
+    announce(errorMessageOf(err).replace(/^tandem: /, ''));
+    process.exit(1);
+  }
   const maxFrameBytes = positiveInt(env, ENV.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
   const shutdownGraceMs = positiveInt(env, ENV.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS);
 

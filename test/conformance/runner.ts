@@ -231,6 +231,8 @@ function environment(c: ConformanceCase, taskRoot: string, apiAddress: string, p
     TZ: ':UTC',
     TANDEM_PYTHON: python,
   });
+  // A Node case runs as a function configured for Node would (docs/routing.md: TANDEM_RUNTIME).
+  if (c.language === 'node') env.TANDEM_RUNTIME = 'node';
   for (const [name, value] of Object.entries(c.env)) {
     if (value === null) delete env[name];
     else env[name] = value;

@@ -196,6 +196,31 @@ describe('bootstrap with a Python handler', () => {
   });
 });
 
+describe('bootstrap: TANDEM_RUNTIME', () => {
+  it('node: a handler whose module is missing gets the Node runtime\'s init error (exit 129), no Python started', async () => {
+    const r = await start({ files: { 'missing.py': 'raise RuntimeError("must not be imported")\n' }, handler: 'missing.handler', env: { TANDEM_RUNTIME: 'node' } });
+    expect(await r.exit).toEqual({ code: 129, signal: null });
+    expect(r.server.initError?.errorType).toBe('Runtime.ImportModuleError');
+    expect(r.stderr()).not.toMatch(/must not be imported/);
+    await r.noOrphans();
+  });
+
+  it('python: index.handler runs in Python even though index.js exists; a node: prefix still wins', async () => {
+    const files = { 'index.py': 'def handler(e, c):\n    return "py"\n', 'index.js': 'exports.handler = async () => "js";\n' };
+    const r = await start({ files, handler: 'index.handler', env: { TANDEM_RUNTIME: 'python' } });
+    expect((await r.server.enqueue(event({})).result).body.toString()).toBe('"py"');
+    const n = await start({ files, handler: 'node:index.handler', env: { TANDEM_RUNTIME: 'python' } });
+    expect((await n.server.enqueue(event({})).result).body.toString()).toBe('"js"');
+  });
+
+  it('a bad value: one stderr line, exit 1, nothing started', async () => {
+    const r = await start({ files: { 'app.py': HANDLER }, handler: 'app.handler', env: { TANDEM_RUNTIME: 'ruby' } });
+    expect(await r.exit).toEqual({ code: 1, signal: null });
+    expect(r.stderr()).toBe('tandem: TANDEM_RUNTIME must be python or node (or unset), got "ruby"\n');
+    await r.noOrphans();
+  });
+});
+
 describe('bootstrap: concurrency, signals, diagnostics', () => {
   const SLOW = 'import os, time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"pid": os.getpid()}\n';
 

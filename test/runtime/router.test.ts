@@ -28,6 +28,16 @@ const files = [
   'with space.js',
   'plain',
   'nodeonly/deep/x.mjs',
+  'extless',
+  'dirmod/index.js',
+  'dirpkg/package.json',
+  'dirempty/readme.txt',
+  'pydir/mod.py',
+  'pydir/index.js',
+  'pyinit/__init__.py',
+  'pyinit/index.js',
+  'lone.mjs',
+  'web/solo.cjs',
 ];
 for (const f of files) {
   mkdirSync(join(root, f, '..'), { recursive: true });
@@ -71,10 +81,33 @@ const handlers = [
   'node:',
   'python:',
   'Python:index.handler',
+  'extless.handler',
+  'extless',
+  'dirmod.handler',
+  'dirpkg.handler',
+  'dirempty.handler',
+  'dirmod',
+  'pydir.handler',
+  'pyinit.handler',
+  'lone',
+  'web/solo',
+  'web/solo.handler',
+  'pydir/mod.handler',
 ];
 
-function bashRoute(handler: string, taskRoot: string): string {
-  return execFileSync(BOOTSTRAP, ['--route', handler, taskRoot], { encoding: 'utf8' }).trim();
+function bashRoute(handler: string, taskRoot: string, runtime?: string): string {
+  const env = { ...process.env };
+  delete env.TANDEM_RUNTIME;
+  if (runtime !== undefined) env.TANDEM_RUNTIME = runtime;
+  return execFileSync(BOOTSTRAP, ['--route', handler, taskRoot], { encoding: 'utf8', env }).trim();
+}
+
+function tsRoute(handler: string, taskRoot: string, runtime?: string): string {
+  try {
+    return route(handler, taskRoot, runtime).language;
+  } catch {
+    return 'invalid';
+  }
 }
 
 describe('routing', () => {
@@ -92,11 +125,45 @@ describe('routing', () => {
     expect(lang('link.handler')).toBe('node'); // symlinks are followed
     expect(lang('gone.handler')).toBe('python'); // a broken link is no file
     expect(lang('dirjs.handler')).toBe('python'); // a directory is no file
-    expect(lang('index')).toBe('python'); // no dot: AWS Python's MalformedHandlerName
+    expect(lang('index')).toBe('node'); // no dot, index.js exists: AWS Node's MalformedHandlerName
+    expect(lang('nothing')).toBe('python'); // no dot, no Node module: AWS Python's MalformedHandlerName
     expect(lang('../index.handler')).toBe('python');
     expect(lang('missing.handler')).toBe('python'); // AWS Python's ImportModuleError
     expect(route('python:index.handler', root)).toEqual({ language: 'python', handler: 'index.handler' });
     expect(route('node:lambda_function.lambda_handler', root)).toEqual({ language: 'node', handler: 'lambda_function.lambda_handler' });
+    // Node modules as AWS's Node client resolves them, when no Python module exists.
+    expect(lang('extless.handler')).toBe('node'); // an extensionless file
+    expect(lang('dirmod.handler')).toBe('node'); // a directory with index.js
+    expect(lang('dirpkg.handler')).toBe('node'); // a directory with package.json
+    expect(lang('dirempty.handler')).toBe('python'); // a directory with neither
+    expect(lang('pyinit.handler')).toBe('python'); // __init__.py wins over index.js
+    expect(lang('pydir.handler')).toBe('node'); // a namespace package is no Python module file
+    // A handler without a dot whose module exists with a Node extension: Node's MalformedHandlerName.
+    expect(lang('lone')).toBe('node');
+    expect(lang('web/solo')).toBe('node');
+    expect(lang('extless')).toBe('python'); // no dot and no .js/.mjs/.cjs
+  });
+
+  it('TANDEM_RUNTIME decides for handlers without a prefix; a prefix still wins; a bad value is an error', () => {
+    expect(route('index.handler', root, 'python')).toEqual({ language: 'python', handler: 'index.handler' });
+    expect(route('lambda_function.lambda_handler', root, 'node')).toEqual({ language: 'node', handler: 'lambda_function.lambda_handler' });
+    expect(route('missing.handler', root, 'node').language).toBe('node');
+    expect(route('python:index.handler', root, 'node')).toEqual({ language: 'python', handler: 'index.handler' });
+    expect(route('node:lambda_function.lambda_handler', root, 'python').language).toBe('node');
+    expect(route('index.handler', root, '').language).toBe('node'); // empty = unset
+    expect(() => route('index.handler', root, 'Node')).toThrow(/TANDEM_RUNTIME must be python or node .*"Node"/);
+  });
+
+  it('bash and TypeScript agree with TANDEM_RUNTIME set (and set to a bad value)', () => {
+    const mismatches: string[] = [];
+    for (const rt of ['python', 'node', 'ruby']) {
+      for (const h of ['index.handler', 'lambda_function.lambda_handler', 'missing', 'python:index.handler', 'node:x.y']) {
+        const ts = tsRoute(h, root, rt);
+        const sh = bashRoute(h, root, rt);
+        if (ts !== sh) mismatches.push(`${rt} ${JSON.stringify(h)}: ts=${ts} bash=${sh}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it('bash (bootstrap) and TypeScript agree on every handler', () => {
