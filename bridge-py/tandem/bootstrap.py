@@ -110,7 +110,7 @@ class Runtime(object):
             return self.send_error(
                 FaultException(RESPONSE_SIZE_TOO_LARGE, _too_large(len(result), self.writer.max_bytes)), invoke_id
             )
-        self.writer.write({"t": "result", "id": invoke_id, "contentType": content_type, "body": result})
+        self.writer.write_result(invoke_id, content_type, result)
 
     def send_error(self, exc, invoke_id):
         error_result, xray = error_from_exception(exc, invoke_id)
@@ -149,20 +149,21 @@ class Runtime(object):
     # ------------------------------------------------------------------ call
 
     def handle_call(self, msg):
-        if self.calls is None:
+        calls = self.calls
+        if calls is None:
             from .calls import Calls
 
-            self.calls = Calls()
+            calls = self.calls = Calls()
         call_id = msg["id"]
         ctx = msg.get("context")
         request_id = ""
-        if isinstance(ctx, dict):
+        if type(ctx) is dict:
             request_id = ctx.get("requestId") or ""
-            logs.current["request_id"] = request_id
-            logs.current["tenant_id"] = ctx.get("tenantId")
+            current = logs.current
+            current["request_id"] = request_id
+            current["tenant_id"] = ctx.get("tenantId")
         try:
-            result = self.calls.call(msg["fn"], msg.get("body"), ctx)
-            body = to_json(result).encode("utf-8", "surrogatepass")
+            body = to_json(calls.call(msg["fn"], msg.get("body"), ctx)).encode("utf-8", "surrogatepass")
             if len(body) > self.writer.max_bytes - ENVELOPE_SLACK:
                 raise FaultException(RESPONSE_SIZE_TOO_LARGE, _too_large(len(body), self.writer.max_bytes))
         except Exception as e:
@@ -177,7 +178,7 @@ class Runtime(object):
                 }
             )
             return
-        self.writer.write({"t": "result", "id": call_id, "contentType": "application/json", "body": body})
+        self.writer.write_result(call_id, "application/json", body)
 
 
 def _too_large(size, max_frame):

@@ -17,23 +17,29 @@ class LambdaContext(object):
         invoked_function_arn=None,
         tenant_id=None,
     ):
+        get = os.environ.get
         self.aws_request_id = invoke_id
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.log_group_name = get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
 
-        self.client_context = make_obj_from_dict(ClientContext, client_context)
-        if self.client_context is not None:
+        if client_context is None:
+            self.client_context = None
+        else:
+            self.client_context = make_obj_from_dict(ClientContext, client_context)
             self.client_context.client = make_obj_from_dict(Client, self.client_context.client)
 
-        self.identity = make_obj_from_dict(CognitoIdentity, {})
+        identity = self.identity = CognitoIdentity()
         if cognito_identity is not None:
-            self.identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
-            self.identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
+            identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
+            identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
+        else:
+            identity.cognito_identity_id = None
+            identity.cognito_identity_pool_id = None
 
         self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
 

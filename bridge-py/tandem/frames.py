@@ -115,8 +115,9 @@ def encode(obj):
     return b"".join(out)
 
 
-def encode_frame(obj):
-    """A complete frame (length prefix + msgpack) for obj."""
+def frame_parts(obj):
+    """The frame for obj as a list of byte strings (the first is the 4-byte length) and its total size.
+    Large `bin` values are their own items, never copied: write the list with os.writev."""
     out = [b""]
     if type(obj) is dict and len(obj) < 16:
         # The envelope: a small map of str keys and (mostly) str / bin / nil values.
@@ -141,9 +142,40 @@ def encode_frame(obj):
         _enc(obj, out)
     n = 0
     for part in out:
-        n += len(part)
+        n += len(part) if type(part) is not memoryview else part.nbytes
     out[0] = n.to_bytes(4, "big")
-    return b"".join(out)
+    return out, n + 4
+
+
+def encode_frame(obj):
+    """A complete frame (length prefix + msgpack) for obj."""
+    return b"".join(frame_parts(obj)[0])
+
+
+def str_header(n):
+    """The msgpack header of a str of n UTF-8 bytes."""
+    if n < 32:
+        return bytes((0xA0 | n,))
+    if n < 0x100:
+        return bytes((0xD9, n))
+    if n < 0x10000:
+        return b"\xda" + n.to_bytes(2, "big")
+    return b"\xdb" + n.to_bytes(4, "big")
+
+
+def bin_header(n):
+    """The msgpack header of a bin of n bytes."""
+    if n < 0x100:
+        return bytes((0xC4, n))
+    if n < 0x10000:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
+
+
+def packed_str(s):
+    """msgpack bytes of the str s."""
+    b = s.encode("utf-8", "surrogatepass")
+    return str_header(len(b)) + b
 
 
 # ---------------------------------------------------------------- decoding
@@ -256,35 +288,48 @@ def _map(buf, pos, n):
     if n > len(buf) - pos:
         raise ProtocolError("truncated msgpack data")
     out = {}
-    for _ in range(n):
-        # Fast paths for the envelope's shapes: fixstr keys; str, bin, nil and small int values.
-        b = buf[pos]
-        if 0xA0 <= b <= 0xBF:
-            end = pos + 1 + (b & 0x1F)
-            k = _str(buf, pos + 1, end - pos - 1)
-            pos = end
-        else:
-            k, pos = _dec(buf, pos)
-            if type(k) is not str:
-                raise ProtocolError("msgpack map key is not a string")
-        b = buf[pos]
-        if 0xA0 <= b <= 0xBF:
-            end = pos + 1 + (b & 0x1F)
-            v = _str(buf, pos + 1, end - pos - 1)
-            pos = end
-        elif b == 0xC0:
-            v = None
-            pos += 1
-        elif b == 0xC4:
-            end = pos + 2 + buf[pos + 1]
-            v = buf[pos + 2 : end]
-            pos = end
-        elif b <= 0x7F:
-            v = b
-            pos += 1
-        else:
-            v, pos = _dec(buf, pos)
-        out[k] = v
+    try:
+        for _ in range(n):
+            # Fast paths for the envelope's shapes: fixstr keys; str, bin, nil, uint64 and small int values.
+            # (A value cut short by the end of buf leaves pos past the end: decode() reports that.)
+            b = buf[pos]
+            if 0xA0 <= b <= 0xBF:
+                end = pos + 1 + (b & 0x1F)
+                k = buf[pos + 1 : end].decode()
+                pos = end
+            else:
+                k, pos = _dec(buf, pos)
+                if type(k) is not str:
+                    raise ProtocolError("msgpack map key is not a string")
+            b = buf[pos]
+            if 0xA0 <= b <= 0xBF:
+                end = pos + 1 + (b & 0x1F)
+                out[k] = buf[pos + 1 : end].decode()
+                pos = end
+            elif b == 0xD9:
+                end = pos + 2 + buf[pos + 1]
+                out[k] = buf[pos + 2 : end].decode()
+                pos = end
+            elif b == 0xC0:
+                out[k] = None
+                pos += 1
+            elif b == 0xC4:
+                end = pos + 2 + buf[pos + 1]
+                out[k] = buf[pos + 2 : end]
+                pos = end
+            elif b <= 0x7F:
+                out[k] = b
+                pos += 1
+            elif 0x80 <= b <= 0x8F:
+                out[k], pos = _map(buf, pos + 1, b & 0x0F)
+            elif b == 0xCF:
+                end = pos + 9
+                out[k] = int.from_bytes(buf[pos + 1 : end], "big")
+                pos = end
+            else:
+                out[k], pos = _dec(buf, pos)
+    except UnicodeDecodeError as e:
+        raise ProtocolError("invalid UTF-8 in msgpack str: %s" % e) from None
     return out, pos
 
 
@@ -307,7 +352,21 @@ def decode(buf):
 
 def decode_message(buf):
     """Decode a frame payload: it must be a map with a str `t`."""
-    msg = decode(buf)
+    b = buf[0] if buf else 0
+    if 0x80 <= b <= 0x8F and type(buf) is bytes:
+        # The envelope: a fixmap (what decode() would do, without its generic dispatch).
+        try:
+            msg, pos = _map(buf, 1, b & 0x0F)
+        except IndexError:
+            raise ProtocolError("truncated msgpack data") from None
+        except RecursionError:
+            raise ProtocolError("msgpack data nested too deeply") from None
+        if pos != len(buf):
+            if pos > len(buf):
+                raise ProtocolError("truncated msgpack data")
+            raise ProtocolError("%d trailing bytes after the msgpack value" % (len(buf) - pos))
+    else:
+        msg = decode(buf)
     if type(msg) is not dict:
         raise ProtocolError("frame is not a msgpack map")
     if type(msg.get("t")) is not str:
@@ -318,29 +377,107 @@ def decode_message(buf):
 # ---------------------------------------------------------------- pipes
 
 
+# Frames at least this large are read in two parts when their last value is a bin ending the frame (an
+# event body): the envelope, then the body straight into its own bytes object (no copy out of the frame).
+DIRECT_BODY_MIN = 128 * 1024
+# Frames at least this large are written with writev: the frame's parts, without joining them.
+WRITEV_MIN = 64 * 1024
+
+
+def _scan_envelope(buf, n):
+    """When the first bytes `buf` of an n-byte frame hold a map whose last value is a bin32 ending exactly
+    at the frame's end: (the map without that value, its key, the value's offset, its length). Otherwise
+    None (the caller then reads and decodes the frame whole, which reports any malformation)."""
+    try:
+        b = buf[0]
+        if 0x80 <= b <= 0x8F:
+            count = b & 0x0F
+            pos = 1
+        elif b == 0xDE:
+            count = int.from_bytes(buf[1:3], "big")
+            pos = 3
+        else:
+            return None
+        msg = {}
+        last = count - 1
+        for i in range(count):
+            k, pos = _dec(buf, pos)
+            if type(k) is not str:
+                return None
+            if i == last:
+                if buf[pos] != 0xC6 or len(buf) < pos + 5:
+                    return None
+                start = pos + 5
+                size = int.from_bytes(buf[pos + 1 : start], "big")
+                if start + size != n:
+                    return None
+                return msg, k, start, size
+            v, pos = _dec(buf, pos)
+            msg[k] = v
+    except (ProtocolError, IndexError, RecursionError):
+        return None
+    return None
+
+
 class FrameReader:
     """Reads frames from a file descriptor (blocking)."""
 
-    __slots__ = ("_f", "max_bytes")
+    __slots__ = ("_f", "_read", "max_bytes")
 
     def __init__(self, fd, max_bytes=MAX_FRAME_BYTES):
         self._f = os.fdopen(fd, "rb", buffering=65536, closefd=True)
+        self._read = self._f.read
         self.max_bytes = max_bytes
 
     def read(self):
         """The next message (a dict), or None at EOF between frames."""
-        head = self._f.read(4)
-        if not head:
-            return None
+        read = self._read
+        head = read(4)
         if len(head) != 4:
+            if not head:
+                return None
             raise ProtocolError("EOF inside a frame header")
         n = int.from_bytes(head, "big")
         if n > self.max_bytes:
             raise ProtocolError("frame of %d bytes exceeds the limit of %d bytes" % (n, self.max_bytes))
-        data = self._f.read(n)
+        if n >= DIRECT_BODY_MIN:
+            found = _scan_envelope(self._f.peek(), n)
+            if found is not None:
+                msg, key, start, size = found
+                read(start)  # the envelope, decoded above from the peeked bytes
+                body = read(size)
+                if len(body) != size:
+                    raise ProtocolError("EOF inside a frame (%d of %d bytes)" % (start + len(body), n))
+                msg[key] = body
+                if type(msg.get("t")) is not str:
+                    raise ProtocolError("frame has no message type 't'")
+                return msg
+        data = read(n)
         if len(data) != n:
             raise ProtocolError("EOF inside a frame (%d of %d bytes)" % (len(data), n))
         return decode_message(data)
+
+
+def write_all(fd, parts, total):
+    """Write the byte strings `parts` (`total` bytes together) to fd: one syscall unless interrupted."""
+    if total < WRITEV_MIN:
+        data = b"".join(parts)
+        n = os.write(fd, data)
+    else:
+        data = None
+        n = os.writev(fd, parts)
+    if n == total:
+        return
+    view = memoryview(data if data is not None else b"".join(parts))[n:]
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+_RESULT_HEAD = b"\x84\xa1t\xa6result\xa2id"
+_CT_KEY = b"\xabcontentType"
+_BODY_KEY = b"\xa4body"
+_PACKED_CT = {ct: packed_str(ct) for ct in ("application/json", "application/unknown")}
 
 
 class FrameWriter:
@@ -353,10 +490,22 @@ class FrameWriter:
         self.max_bytes = max_bytes
 
     def write(self, msg):
-        data = encode_frame(msg)
-        if len(data) - 4 > self.max_bytes:
-            raise ProtocolError("outgoing frame of %d bytes exceeds the limit" % (len(data) - 4))
-        self.write_raw(data)
+        parts, total = frame_parts(msg)
+        if total - 4 > self.max_bytes:
+            raise ProtocolError("outgoing frame of %d bytes exceeds the limit" % (total - 4))
+        write_all(self.fd, parts, total)
+
+    def write_result(self, msg_id, content_type, body):
+        """`{t: "result", id, contentType, body}` (the same bytes write() produces), built directly."""
+        ct = _PACKED_CT.get(content_type)
+        if ct is None:
+            ct = packed_str(content_type)
+        n = len(body)
+        head = _RESULT_HEAD + packed_str(msg_id) + _CT_KEY + ct + _BODY_KEY + bin_header(n)
+        total = len(head) + n
+        if total > self.max_bytes:
+            raise ProtocolError("outgoing frame of %d bytes exceeds the limit" % total)
+        write_all(self.fd, (total.to_bytes(4, "big"), head, body), total + 4)
 
     def write_raw(self, data):
         fd = self.fd

@@ -345,13 +345,39 @@ def is_plain(o):
     return True
 
 
+def _no_default(o):
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
 def make_fast_dumps(ensure_ascii, general):
     """dumps that takes the stdlib C encoder for plain data and `general` for everything else."""
     encode = json.JSONEncoder(ensure_ascii=ensure_ascii, allow_nan=True).encode
+    try:
+        from _json import encode_basestring_ascii, make_encoder
+        from _json import encode_basestring
+    except ImportError:
+        make_encoder = None
+    if make_encoder is None:
+
+        def dumps(o):
+            if is_plain(o):
+                return encode(o)
+            return general(o)
+
+        return dumps
+
+    # One C encoder object for every call (json.dumps builds one per call). No circular-reference
+    # markers: is_plain() has already refused any container met twice.
+    enc_str = encode_basestring_ascii if ensure_ascii else encode_basestring
+    c_encode = make_encoder(None, _no_default, enc_str, None, ": ", ", ", False, False, True)
+    join = "".join
+    str_type = str
 
     def dumps(o):
         if is_plain(o):
-            return encode(o)
+            if type(o) is str_type:
+                return enc_str(o)
+            return join(c_encode(o, 0))
         return general(o)
 
     return dumps

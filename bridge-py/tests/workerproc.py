@@ -47,7 +47,7 @@ class Worker(object):
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
-        self._buf = b""
+        self._buf = bytearray()
 
     # frames
     def send(self, msg):
@@ -66,8 +66,8 @@ class Worker(object):
             if len(self._buf) >= 4:
                 n = int.from_bytes(self._buf[:4], "big")
                 if len(self._buf) >= 4 + n:
-                    payload = self._buf[4 : 4 + n]
-                    self._buf = self._buf[4 + n :]
+                    payload = bytes(self._buf[4 : 4 + n])
+                    del self._buf[: 4 + n]
                     return frames.decode(payload)
             left = deadline - time.monotonic()
             if left <= 0:
