@@ -146,6 +146,25 @@ class FrameWriting(unittest.TestCase):
         self.assertEqual({"t": "chunk", "id": "r", "data": data[1000:200000]}, frames.decode(got[4:]))
         self.assertEqual(len(got) - 4, int.from_bytes(got[:4], "big"))
 
+    def test_chunk_frames_are_the_generic_frames(self):
+        from tandem import streaming
+
+        big = bytes(range(256)) * 6000  # 1.46 MiB: split at 1 MiB
+        items = [b"", b"a", "\u00e9t\u00e9", b"x" * 255, b"y" * 256, bytearray(b"z" * 70000), memoryview(b"m" * 300), big]
+        rid = "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
+
+        def send_all(writer):
+            send = streaming._sender(writer, rid)
+            for item in items:
+                send(item)
+
+        expected = []
+        for item in items:
+            data = streaming._as_bytes(item)
+            for start in range(0, len(data), streaming.CHUNK_LIMIT):
+                expected.append(frames.encode_frame({"t": "chunk", "id": rid, "data": data[start : start + streaming.CHUNK_LIMIT]}))
+        self.assertEqual(b"".join(expected), self.written(send_all))
+
     def test_write_result_over_the_limit(self):
         r, w = os.pipe()
         try:
