@@ -46,8 +46,17 @@ export function workerEnv(base: NodeJS.ProcessEnv, mode: PoolMode, handler: stri
   return env;
 }
 
+/**
+ * A handler worker runs through `AWS_LAMBDA_EXEC_WRAPPER` when it is set (`wrapper python3 worker.py`, as
+ * `bootstrap` starts the first one; bootstrap has checked the wrapper); workers for python() calls do not.
+ */
 function defaultSpawn(env: NodeJS.ProcessEnv): WorkerProcess {
-  return spawnWorker({ command: resolveInterpreter(env), args: [workerScript(env)], env });
+  const interpreter = resolveInterpreter(env);
+  const wrapper = env[ENV.execWrapper];
+  if (wrapper && env[ENV.workerMode] === 'handler') {
+    return spawnWorker({ command: wrapper, args: [interpreter, workerScript(env)], env });
+  }
+  return spawnWorker({ command: interpreter, args: [workerScript(env)], env });
 }
 
 export class PythonPool {

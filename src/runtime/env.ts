@@ -22,6 +22,8 @@ export const ENV = {
   shutdownGraceMs: 'TANDEM_SHUTDOWN_GRACE_MS',
   /** The language of a handler without `python:`/`node:` prefix: `python` or `node`; unset: by its files. */
   runtime: 'TANDEM_RUNTIME',
+  /** A program that wraps the process running the handler (checked and applied by `bootstrap`). */
+  execWrapper: 'AWS_LAMBDA_EXEC_WRAPPER',
   /** `0` turns off HTTP pipelining of GET /next behind each buffered POST (default on, single concurrency). */
   pipeline: 'TANDEM_PIPELINE',
   /** Set by `bootstrap` for Node only: the worker it started, and Node's ends of the two pipes. */

@@ -1,7 +1,7 @@
 // The real `bootstrap` end to end with the real Python worker (bridge-py/worker.py) and the emulator:
 // invocations, init errors, streaming, the image layout, and every way a worker can die (the runtime ends
 // with the worker's status, posts nothing for that invocation, and leaves no process behind).
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -218,6 +218,54 @@ describe('bootstrap: TANDEM_RUNTIME', () => {
     expect(await r.exit).toEqual({ code: 1, signal: null });
     expect(r.stderr()).toBe('tandem: TANDEM_RUNTIME must be python or node (or unset), got "ruby"\n');
     await r.noOrphans();
+  });
+});
+
+describe('bootstrap: AWS_LAMBDA_EXEC_WRAPPER', () => {
+  // A wrapper as AWS documents them: it exports something and execs the command it was given.
+  const WRAPPER = '#!/bin/bash\nexport WRAPPED="$# ${1##*/} ${@: -1}"\nexec "$@"\n';
+  function wrapperFile(text: string, mode: number): string {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-wrap-'));
+    dirs.push(dir);
+    const file = join(dir, 'wrapper');
+    writeFileSync(file, text, { mode });
+    return file;
+  }
+  const PY = 'import os, time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"pid": os.getpid(), "wrapped": os.environ.get("WRAPPED")}\n';
+
+  it('wraps the Python worker (each one, with AWS_LAMBDA_MAX_CONCURRENCY=2): the wrapper gets the interpreter and the worker script, its variables reach the handler', async () => {
+    const wrapper = wrapperFile(WRAPPER, 0o755);
+    const r = await start({ files: { 'app.py': PY }, handler: 'app.handler', env: { AWS_LAMBDA_EXEC_WRAPPER: wrapper, AWS_LAMBDA_MAX_CONCURRENCY: '2' } });
+    const both = await Promise.all([r.server.enqueue(event({ sleep: 0.4 })).result, r.server.enqueue(event({ sleep: 0.4 })).result]);
+    const got = both.map((x) => JSON.parse(x.body.toString()) as { pid: number; wrapped: string });
+    expect(got[0]!.pid).not.toBe(got[1]!.pid);
+    for (const g of got) expect(g.wrapped).toMatch(/^2 python\S* \S*\/bridge-py\/worker\.py$/);
+    r.child.kill('SIGTERM');
+    await r.exit;
+    await r.noOrphans();
+  });
+
+  it('wraps Node for a Node handler', async () => {
+    const wrapper = wrapperFile(WRAPPER, 0o755);
+    const r = await start({
+      files: { 'index.mjs': 'export const handler = async () => process.env.WRAPPED;' },
+      handler: 'index.handler',
+      env: { AWS_LAMBDA_EXEC_WRAPPER: wrapper },
+    });
+    const a = await r.server.enqueue(event({})).result;
+    expect(JSON.parse(a.body.toString())).toMatch(/^2 node\S* \S*\/dist\/runtime\.mjs$/);
+  });
+
+  it('a missing wrapper: exit 127; one that is not executable: exit 126; nothing started', async () => {
+    const missing = await start({ files: { 'app.py': PY }, handler: 'app.handler', env: { AWS_LAMBDA_EXEC_WRAPPER: '/nonexistent/wrapper' } });
+    expect(await missing.exit).toEqual({ code: 127, signal: null });
+    expect(missing.stdout()).toBe('/nonexistent/wrapper: does not exist\n');
+    const plain = wrapperFile(WRAPPER, 0o644);
+    const notExec = await start({ files: { 'app.py': PY }, handler: 'app.handler', env: { AWS_LAMBDA_EXEC_WRAPPER: plain } });
+    expect(await notExec.exit).toEqual({ code: 126, signal: null });
+    expect(notExec.stdout()).toBe(`${plain}: is not an executable\n`);
+    expect(notExec.server.requests).toHaveLength(0);
+    await notExec.noOrphans();
   });
 });
 
