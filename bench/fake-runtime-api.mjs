@@ -295,9 +295,9 @@ const WORKLOADS = {
   },
 
   /** N back-to-back invocations after a warm-up (each phase also bounded in time, for a loaded machine). */
-  async warm(session, pid, { warmup, n: maxN, event = '{}', maxMs = Infinity }) {
+  async warm(session, pid, { warmup, n: maxN, event = '{}', maxMs = Infinity, warmupMaxMs = maxMs / 2 }) {
     const body = Buffer.from(event);
-    const warmUntil = now() + maxMs / 2;
+    const warmUntil = now() + warmupMaxMs;
     for (let i = 0; i < warmup && now() < warmUntil; i++) await session.invoke(body, false);
     await session.idle();
     const procs = treePids(pid);
@@ -325,7 +325,7 @@ const WORKLOADS = {
   },
 
   /** Echo of events of the given sizes: median latency per size. */
-  async payload(session, pid, { sizes, reps, warmup = 1 }) {
+  async payload(session, pid, { sizes, reps, warmup = 1, maxMsPerSize = Infinity, minReps = 3 }) {
     const out = {};
     const procs = treePids(pid);
     for (const size of sizes) {
@@ -333,7 +333,9 @@ const WORKLOADS = {
       const lat = [];
       const cpu = [];
       let byProcess0;
+      const until = now() + maxMsPerSize;
       for (let i = 0; i < warmup + reps; i++) {
+        if (i >= warmup + minReps && now() > until) break;
         if (i === warmup) byProcess0 = cpuNsByProcess(procs);
         const c0 = cpuNs(procs);
         const r = await session.invoke(body, i === 0);
@@ -346,14 +348,14 @@ const WORKLOADS = {
       }
       const byProcess = Object.entries(cpuNsByProcess(procs)).map(([name, ns]) => [
         name,
-        (ns - (byProcess0[name] ?? 0)) / 1e6 / reps,
+        (ns - (byProcess0[name] ?? 0)) / 1e6 / lat.length,
       ]);
       out[size] = {
         medianMs: median(lat),
         minMs: Math.min(...lat),
         runtimeCpuMs: median(cpu),
         cpuMsByProcess: Object.fromEntries(byProcess),
-        reps,
+        reps: lat.length,
       };
     }
     return out;
@@ -381,7 +383,7 @@ const WORKLOADS = {
   },
 
   /** Streams of k chunks of b bytes: time to first byte and throughput. */
-  async stream(session, pid, { shapes, reps, warmup = 1 }) {
+  async stream(session, pid, { shapes, reps, warmup = 1, maxMsPerShape = Infinity, minReps = 3 }) {
     const out = {};
     const procs = treePids(pid);
     for (const { k, b } of shapes) {
@@ -390,7 +392,9 @@ const WORKLOADS = {
       const mibps = [];
       const cpu = [];
       let byProcess0;
+      const until = now() + maxMsPerShape;
       for (let i = 0; i < warmup + reps; i++) {
+        if (i >= warmup + minReps && now() > until) break;
         if (i === warmup) byProcess0 = cpuNsByProcess(procs);
         const c0 = cpuNs(procs);
         const r = await session.invoke(body, i === 0);
@@ -407,7 +411,7 @@ const WORKLOADS = {
       }
       const byProcess = Object.entries(cpuNsByProcess(procs)).map(([name, ns]) => [
         name,
-        (ns - (byProcess0[name] ?? 0)) / 1e3 / k / reps,
+        (ns - (byProcess0[name] ?? 0)) / 1e3 / k / ttfb.length,
       ]);
       out[`${k}x${b}`] = {
         k,
@@ -416,7 +420,7 @@ const WORKLOADS = {
         mibPerSec: median(mibps),
         runtimeCpuUsPerChunk: median(cpu),
         cpuUsPerChunkByProcess: Object.fromEntries(byProcess),
-        reps,
+        reps: ttfb.length,
       };
     }
     return out;

@@ -68,9 +68,10 @@ function workloads(smoke) {
     : {
         // Node's JIT needs a few thousand invocations to reach steady state (measured: tandem's Node side
         // costs ~210 us per invocation after 300 warm-up invocations, ~100 us after 3,000).
-        warm: { warmup: 3000, n: 3000, maxMs: 4000 },
+        // Every phase is also capped in time, so that a busy machine cannot stretch the run past ~3 minutes.
+        warm: { warmup: 3000, n: 3000, warmupMaxMs: 1500, maxMs: 2500 },
         // Echo and stream sessions start a fresh runtime: warm its JIT first, as the hello session does.
-        jitWarmup: { n: 2000, maxMs: 1500 },
+        jitWarmup: { n: 2000, maxMs: 1000 },
         payloadSizes: [1 * KiB, 100 * KiB, 1 * MiB, 5 * MiB],
         payloadReps: 5,
         peak: { size: 1 * MiB, reps: 3 },
@@ -104,7 +105,7 @@ function sessionsFor(kind, w) {
       workloads: [
         { kind: 'warmup', event: `{"data":"${'a'.repeat(1013)}"}`, ...w.jitWarmup },
         { kind: 'memoryPeak', ...w.peak },
-        { kind: 'payload', sizes: w.payloadSizes, reps: w.payloadReps, warmup: 1 },
+        { kind: 'payload', sizes: w.payloadSizes, reps: w.payloadReps, warmup: 1, maxMsPerSize: 1200 },
       ],
     },
     {
@@ -113,7 +114,7 @@ function sessionsFor(kind, w) {
       firstEvent: '{"k":1,"b":1}',
       workloads: [
         { kind: 'warmup', event: '{"k":4,"b":64}', ...w.jitWarmup },
-        { kind: 'stream', shapes: w.streamShapes, reps: w.streamReps, warmup: 1 },
+        { kind: 'stream', shapes: w.streamShapes, reps: w.streamReps, warmup: 1, maxMsPerShape: 1200 },
       ],
     },
   ];
