@@ -36,9 +36,11 @@ def main():
 
     max_frame = int(max_frame) if max_frame else frames.MAX_FRAME_BYTES
     v = sys.version_info
-    hello = frames.encode_frame(
-        {"t": "hello", "v": frames.PROTOCOL_VERSION, "pid": os.getpid(), "python": "%d.%d.%d" % v[:3]}
-    )
+    hello = {"t": "hello", "v": frames.PROTOCOL_VERSION, "pid": os.getpid(), "python": "%d.%d.%d" % v[:3]}
+    if sys.executable:
+        # Node spawns later workers with this path directly (no version-manager shim in between).
+        hello["exe"] = sys.executable
+    hello = frames.encode_frame(hello)
     frames.FrameWriter(fd_out).write_raw(hello)
 
     from tandem.main import run

@@ -77,6 +77,9 @@ class WorkerProtocol(unittest.TestCase):
             self.assertEqual(1, hello["v"])
             self.assertEqual(w.proc.pid, hello["pid"])
             self.assertRegex(hello["python"], r"^3\.\d+\.\d+$")
+            # The interpreter's real path (behind a pyenv shim too): absolute and executable.
+            self.assertTrue(os.path.isabs(hello["exe"]), hello["exe"])
+            self.assertTrue(os.access(hello["exe"], os.X_OK), hello["exe"])
             self.assertEqual({"t": "ready"}, ready)
             w.send(invoke_msg("req-1", b'{"x": 1}'))
             reply = w.recv()
