@@ -317,6 +317,11 @@ def _map(buf, pos, n):
                 end = pos + 2 + buf[pos + 1]
                 out[k] = buf[pos + 2 : end]
                 pos = end
+            elif b == 0xC5:
+                start = pos + 3
+                end = start + ((buf[pos + 1] << 8) | buf[pos + 2])
+                out[k] = buf[start:end]
+                pos = end
             elif b <= 0x7F:
                 out[k] = b
                 pos += 1

@@ -34,15 +34,18 @@ def _setup():
             simplejson = None
     else:
         simplejson = None
+    from .plainjson import make_fast_dumps
+
+    # Plain data (dicts with str keys, lists, str, numbers, bool, None) goes through the stdlib C encoder,
+    # which writes the same bytes as simplejson; the rest through simplejson or the (pure Python) emulation.
     if simplejson is not None:
-        _loads, _dumps = _simplejson_codec(simplejson, ensure_ascii)
+        _loads, general = _simplejson_codec(simplejson, ensure_ascii)
     else:
         from . import jsonemu
 
-        # Plain data (dicts with str keys, lists, str, numbers, bool, None) goes through the stdlib C
-        # encoder, which writes the same bytes; the rest through the (pure Python) emulation.
         _loads = jsonemu.loads
-        _dumps = jsonemu.make_fast_dumps(ensure_ascii, jsonemu.make_dumps(ensure_ascii))
+        general = jsonemu.make_dumps(ensure_ascii)
+    _dumps = make_fast_dumps(ensure_ascii, general)
 
 
 def _simplejson_codec(simplejson, ensure_ascii):

@@ -231,6 +231,21 @@ class EmulationMatchesSimplejson(unittest.TestCase):
                 with self.subTest(value=repr(value), ensure_ascii=ensure_ascii):
                     self.assertEqual(_run(sj_dumps, value), _run(dumps, value))
 
+    def test_plain_fast_path_matches_simplejson(self):
+        from tandem.plainjson import make_fast_dumps
+
+        plain = [
+            {"a": [1, 2.5, -0.0, 1e300, float("nan"), float("-inf"), 10**30, True, None, {}]},
+            ["\u00e9\u2028\x00\x7f\U0001F600", "", "q\"\\/\n"],
+            "just a string", 12, 1.1, None,
+        ]
+        for ensure_ascii in (True, False):
+            _, sj_dumps = marshal._simplejson_codec(simplejson, ensure_ascii)
+            fast = make_fast_dumps(ensure_ascii, sj_dumps)
+            for value in plain + [v for v, _ in SUCCESS] + [v for v, _ in ERRORS]:
+                with self.subTest(value=repr(value), ensure_ascii=ensure_ascii):
+                    self.assertEqual(_run(sj_dumps, value), _run(fast, value))
+
     def test_decode(self):
         bodies = DECODE_ERRORS + [b for b, _ in DECODE_OK]
         if _simplejson_version() >= (3, 19):
