@@ -69,7 +69,7 @@ function workloads(smoke) {
         // Node's JIT needs a few thousand invocations to reach steady state (measured: tandem's Node side
         // costs ~210 us per invocation after 300 warm-up invocations, ~100 us after 3,000).
         // Every phase is also capped in time, so that a busy machine cannot stretch the run past ~3 minutes.
-        warm: { warmup: 3000, n: 3000, warmupMaxMs: 1500, maxMs: 2500 },
+        warm: { warmup: 3000, n: 3000, warmupMaxMs: 3000, maxMs: 2500 },
         // Echo and stream sessions start a fresh runtime: warm its JIT first, as the hello session does.
         jitWarmup: { n: 2000, maxMs: 1000 },
         payloadSizes: [1 * KiB, 100 * KiB, 1 * MiB, 5 * MiB],
