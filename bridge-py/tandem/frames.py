@@ -6,6 +6,8 @@ nil, arrays. Bodies are `bin` and are handed over as `bytes` without further dec
 
 import os
 
+from .heap import LARGE_FRAME, keep_freed_memory
+
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 PROTOCOL_VERSION = 1
 
@@ -446,6 +448,8 @@ class FrameReader:
         if n > self.max_bytes:
             raise ProtocolError("frame of %d bytes exceeds the limit of %d bytes" % (n, self.max_bytes))
         if n >= DIRECT_BODY_MIN:
+            if n >= LARGE_FRAME:
+                keep_freed_memory()
             found = _scan_envelope(self._f.peek(), n)
             if found is not None:
                 msg, key, start, size = found
@@ -465,6 +469,8 @@ class FrameReader:
 
 def write_all(fd, parts, total):
     """Write the byte strings `parts` (`total` bytes together) to fd: one syscall unless interrupted."""
+    if total >= LARGE_FRAME:
+        keep_freed_memory()
     if total < WRITEV_MIN:
         data = b"".join(parts)
         n = os.write(fd, data)

@@ -102,13 +102,19 @@ def run_call(n=3000):
         w.close()
 
 
+def run_echo1(size=1024 * 1024, reps=10):
+    run_echo(size, reps)
+
+
 def run_echo(size=5 * 1024 * 1024, reps=5):
     w = start("echo.handler")
     body = json.dumps({"data": "a" * (size - 11)}).encode()
     try:
         timed(w, [invoke_msg("w", body)], "result")
         cpu, wall = timed(w, [invoke_msg("e%d" % i, body) for i in range(reps)], "result")
-        print("echo %d KiB: %.2f ms CPU" % (size // 1024, cpu / 1000))
+        with open("/proc/%d/status" % w.proc.pid) as f:
+            hwm = [line.split()[1] for line in f if line.startswith("VmHWM:")][0]
+        print("echo %d KiB: %.2f ms CPU; RSS after %.1f MiB, peak %.1f MiB" % (size // 1024, cpu / 1000, rss_kib(w.proc.pid) / 1024, int(hwm) / 1024))
         w.close_input()
         w.wait()
     finally:

@@ -177,3 +177,30 @@ class FrameWriting(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LargePayloadHeap(unittest.TestCase):
+    """A real worker: large payloads echo intact, and the first one switches the heap to keep freed memory
+    (tandem/heap.py loads ctypes for that, and only then)."""
+
+    def test_large_echo_then_heap_kept(self):
+        import json
+
+        from .helpers import TaskRoot
+        from .workerproc import Worker, base_env, handshake, invoke_msg
+
+        code = "import sys\ndef lambda_handler(e, c):\n    return e if e else 'ctypes' in sys.modules\n"
+        with TaskRoot({"lambda_function.py": code}) as root:
+            w = Worker(root, base_env(root, "lambda_function.lambda_handler"))
+            self.addCleanup(w.close)
+            handshake(w)
+            w.send(invoke_msg("r0", b"0"))
+            self.assertEqual(b"false", w.recv()["body"])
+            body = json.dumps({"data": "\u00e9" * 700000}).encode()  # 1.3 MiB of UTF-8
+            for i in range(2):
+                w.send(invoke_msg("r%d" % (i + 1), body))
+                reply = w.recv()
+                self.assertEqual("result", reply["t"])
+                self.assertEqual(json.loads(body), json.loads(reply["body"]))
+            w.send(invoke_msg("r3", b"0"))
+            self.assertEqual(b"true", w.recv()["body"])
