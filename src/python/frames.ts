@@ -7,6 +7,25 @@ import { WorkerProtocolError } from '../runtime/errors.ts';
 
 export type Message = Record<string, unknown> & { t: string };
 
+/**
+ * A `bin` value held as the pieces it arrived in (views of the pipe's read buffers, or of a response body
+ * read from the socket), never joined: a large event or result passes through Node without a copy. The
+ * encoder writes it as one bin32; `join()` makes one Buffer when one is needed.
+ */
+export class BinParts {
+  constructor(
+    readonly parts: readonly Buffer[],
+    readonly length: number,
+  ) {}
+
+  join(): Buffer {
+    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts as Buffer[], this.length);
+  }
+}
+
+/** Frames at least this large are gathered as their pipe reads, and a bin32 ending the frame stays in pieces. */
+const LARGE_FRAME_BYTES = 64 * 1024;
+
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 /** Bin values at least this large are not copied into the frame: they go out as separate buffers. */
@@ -74,6 +93,8 @@ export class FrameEncoder {
       this.buf[this.pos++] = v ? 0xc3 : 0xc2;
     } else if (v instanceof Uint8Array) {
       this.bin(v);
+    } else if (v instanceof BinParts) {
+      this.binParts(v);
     } else if (Array.isArray(v)) {
       this.header(v.length, 0x90, 0xdc, 0xdd);
       for (const item of v) this.value(item);
@@ -162,6 +183,20 @@ export class FrameEncoder {
     this.pos += need + n;
   }
 
+  private binParts(v: BinParts): void {
+    if (v.length < SEPARATE_BIN_BYTES) {
+      this.bin(v.join());
+      return;
+    }
+    this.ensure(5);
+    this.buf[this.pos] = 0xc6;
+    this.buf.writeUInt32BE(v.length, this.pos + 1);
+    this.pos += 5;
+    this.flush();
+    for (const p of v.parts) if (p.length > 0) this.out.push(p);
+    this.total += v.length;
+  }
+
   private bin(v: Uint8Array): void {
     const n = v.length;
     this.ensure(5);
@@ -193,13 +228,16 @@ export class FrameEncoder {
 
 /**
  * Splits a byte stream into frames and decodes each. A length over `maxFrameBytes` is refused before any
- * allocation; so is anything that is not one msgpack map with a string `t`.
+ * allocation; so is anything that is not one msgpack map with a string `t`. A frame of at least 64 KiB is
+ * kept as the reads it came in; when its last value is a bin32 ending the frame (a result or event body),
+ * that value becomes a BinParts of views of those reads: the body is never copied in Node.
  */
 export class FrameDecoder {
   private header = Buffer.allocUnsafe(4);
   private headerHave = 0;
   private frame: Buffer | undefined;
   private frameHave = 0;
+  private large: { len: number; parts: Buffer[]; have: number } | undefined;
 
   constructor(private readonly maxFrameBytes: number) {}
 
@@ -208,18 +246,17 @@ export class FrameDecoder {
     let i = 0;
     const n = chunk.length;
     while (i < n) {
-      if (this.frame === undefined) {
+      if (this.frame === undefined && this.large === undefined) {
+        let len: number;
         // Fast path: a whole frame inside this chunk is decoded in place.
         if (this.headerHave === 0 && n - i >= 4) {
-          const len = chunk.readUInt32BE(i);
+          len = chunk.readUInt32BE(i);
           this.checkLength(len);
           if (n - i - 4 >= len) {
             onMessage(decode(chunk.subarray(i + 4, i + 4 + len)));
             i += 4 + len;
             continue;
           }
-          this.frame = Buffer.allocUnsafe(len);
-          this.frameHave = 0;
           i += 4;
         } else {
           const take = Math.min(4 - this.headerHave, n - i);
@@ -228,13 +265,30 @@ export class FrameDecoder {
           i += take;
           if (this.headerHave < 4) return;
           this.headerHave = 0;
-          const len = this.header.readUInt32BE(0);
+          len = this.header.readUInt32BE(0);
           this.checkLength(len);
+        }
+        if (len >= LARGE_FRAME_BYTES) {
+          this.large = { len, parts: [], have: 0 };
+        } else {
           this.frame = Buffer.allocUnsafe(len);
           this.frameHave = 0;
         }
+        continue;
       }
-      const f = this.frame;
+      const l = this.large;
+      if (l !== undefined) {
+        const take = Math.min(l.len - l.have, n - i);
+        l.parts.push(i === 0 && take === n ? chunk : chunk.subarray(i, i + take));
+        l.have += take;
+        i += take;
+        if (l.have === l.len) {
+          this.large = undefined;
+          onMessage(decodeLarge(l.parts, l.len));
+        }
+        continue;
+      }
+      const f = this.frame!;
       const take = Math.min(f.length - this.frameHave, n - i);
       chunk.copy(f, this.frameHave, i, i + take);
       this.frameHave += take;
@@ -248,7 +302,7 @@ export class FrameDecoder {
 
   /** True when bytes of an unfinished frame are buffered (EOF now would cut a frame short). */
   get midFrame(): boolean {
-    return this.headerHave > 0 || this.frame !== undefined;
+    return this.headerHave > 0 || this.frame !== undefined || this.large !== undefined;
   }
 
   private checkLength(len: number): void {
@@ -257,6 +311,82 @@ export class FrameDecoder {
     }
     if (len === 0) throw new WorkerProtocolError('empty frame');
   }
+}
+
+/** Offset just past the msgpack value at `p` in `b`, or -1 when it does not end inside `b` (or is not one). */
+function skip(b: Buffer, p: number, depth = 0): number {
+  if (p >= b.length || depth > 32) return -1;
+  const c = b[p]!;
+  let n = 0;
+  let head = 1;
+  if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) return p + 1;
+  if (c >= 0xa0 && c <= 0xbf) n = c & 0x1f;
+  else if (c >= 0x80 && c <= 0x8f) return skipItems(b, p + 1, (c & 0x0f) * 2, depth);
+  else if (c >= 0x90 && c <= 0x9f) return skipItems(b, p + 1, c & 0x0f, depth);
+  else {
+    const need = (k: number) => (p + 1 + k <= b.length ? true : false);
+    switch (c) {
+      case 0xcc: case 0xd0: return p + 2;
+      case 0xcd: case 0xd1: return p + 3;
+      case 0xca: case 0xce: case 0xd2: return p + 5;
+      case 0xcb: case 0xcf: case 0xd3: return p + 9;
+      case 0xd4: return p + 3;
+      case 0xd5: return p + 4;
+      case 0xd6: return p + 6;
+      case 0xd7: return p + 10;
+      case 0xd8: return p + 18;
+      case 0xc4: case 0xd9: if (!need(1)) return -1; n = b[p + 1]!; head = 2; break;
+      case 0xc5: case 0xda: if (!need(2)) return -1; n = b.readUInt16BE(p + 1); head = 3; break;
+      case 0xc6: case 0xdb: if (!need(4)) return -1; n = b.readUInt32BE(p + 1); head = 5; break;
+      case 0xc7: if (!need(1)) return -1; n = b[p + 1]! + 1; head = 2; break;
+      case 0xc8: if (!need(2)) return -1; n = b.readUInt16BE(p + 1) + 1; head = 3; break;
+      case 0xc9: if (!need(4)) return -1; n = b.readUInt32BE(p + 1) + 1; head = 5; break;
+      case 0xdc: return need(2) ? skipItems(b, p + 3, b.readUInt16BE(p + 1), depth) : -1;
+      case 0xdd: return need(4) ? skipItems(b, p + 5, b.readUInt32BE(p + 1), depth) : -1;
+      case 0xde: return need(2) ? skipItems(b, p + 3, b.readUInt16BE(p + 1) * 2, depth) : -1;
+      case 0xdf: return need(4) ? skipItems(b, p + 5, b.readUInt32BE(p + 1) * 2, depth) : -1;
+      default: return -1;
+    }
+  }
+  const end = p + head + n;
+  return end <= b.length ? end : -1;
+}
+
+function skipItems(b: Buffer, p: number, count: number, depth: number): number {
+  for (let k = 0; k < count && p >= 0; k++) p = skip(b, p, depth + 1);
+  return p > b.length ? -1 : p;
+}
+
+/**
+ * A large frame from its reads. When the first read holds the whole map but a last value that is a bin32
+ * ending exactly at the frame's end, the map without that value is decoded (a small copy with its count
+ * lowered) and the value becomes a BinParts of views; otherwise the reads are joined and decoded whole.
+ */
+function decodeLarge(parts: Buffer[], len: number): Message {
+  const first = parts[0]!;
+  const c = first[0];
+  let count = -1;
+  let p = 0;
+  if (c !== undefined && c >= 0x80 && c <= 0x8f) (count = c & 0x0f), (p = 1);
+  else if (c === 0xde && first.length >= 3) (count = first.readUInt16BE(1)), (p = 3);
+  if (count >= 1) {
+    for (let k = 0; k < 2 * (count - 1) && p >= 0; k++) p = skip(first, p);
+    const keyStart = p;
+    if (keyStart > 0) p = skip(first, keyStart);
+    if (keyStart > 0 && p > 0 && p + 5 <= first.length && first[p] === 0xc6 && p + 5 + first.readUInt32BE(p + 1) === len) {
+      const key = unpackr.unpack(first.subarray(keyStart, p));
+      if (typeof key === 'string') {
+        const head = Buffer.from(first.subarray(0, keyStart));
+        if (c === 0xde) head.writeUInt16BE(count - 1, 1);
+        else head[0] = 0x80 | (count - 1);
+        const msg = decode(head);
+        const body = [first.subarray(p + 5), ...parts.slice(1)].filter((b) => b.length > 0);
+        (msg as Record<string, unknown>)[key] = new BinParts(body, len - p - 5);
+        return msg;
+      }
+    }
+  }
+  return decode(parts.length === 1 ? first : Buffer.concat(parts, len));
 }
 
 function decode(bytes: Buffer): Message {

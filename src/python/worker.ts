@@ -7,7 +7,8 @@ import { ACCEPTED } from '../runtime/accepted.ts';
 import { describeExit } from '../runtime/exit.ts';
 import { isValidHeaderValue } from '../runtime/http1.ts';
 import type { ExitStatus, Invocation, InvokeIO, InvokeOutcome, StreamWriter } from '../runtime/types.ts';
-import { FrameDecoder, FrameEncoder, type Message } from './frames.ts';
+import { bodyLength } from '../runtime/http1.ts';
+import { BinParts, FrameDecoder, FrameEncoder, type Message } from './frames.ts';
 import { learnInterpreter } from './interpreter.ts';
 import type { WorkerProcess } from './worker-process.ts';
 
@@ -45,8 +46,16 @@ const JSON_TYPE = 'application/json';
 
 function bin(msg: Message, key: string): Buffer {
   const v = msg[key];
+  if (v instanceof BinParts) return v.join();
   if (!Buffer.isBuffer(v)) throw new WorkerProtocolError(`"${msg.t}" frame without a bin "${key}"`);
   return v;
+}
+
+/** A bin value as it came: one Buffer, or the pieces of a large one (posted without joining them). */
+function binPieces(msg: Message, key: string): Buffer | readonly Buffer[] {
+  const v = msg[key];
+  if (v instanceof BinParts) return v.parts;
+  return bin(msg, key);
 }
 
 function str(msg: Message, key: string): string {
@@ -164,7 +173,7 @@ export class Worker {
         tenantId: inv.tenantId ?? null,
         invocationId: inv.invocationId ?? null,
         contentType: inv.contentType ?? null,
-        body: inv.body,
+        body: inv.bodyParts ? new BinParts(inv.bodyParts as Buffer[], bodyLength(inv.bodyParts)) : inv.body,
       });
     });
   }
@@ -361,7 +370,7 @@ class InvokeJob implements Job {
     switch (msg.t) {
       case 'result':
         this.noStream(msg);
-        this.finish({ kind: 'response', contentType: str(msg, 'contentType'), body: bin(msg, 'body') });
+        this.finish({ kind: 'response', contentType: str(msg, 'contentType'), body: binPieces(msg, 'body') });
         return;
       case 'error': {
         this.noStream(msg);

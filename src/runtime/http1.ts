@@ -12,9 +12,25 @@ export interface HttpResponse {
   status: number;
   /** Header names lower-cased; the first value of each name, trimmed. */
   headers: Map<string, string>;
-  body: Buffer;
+  /** The body (for a body that came in several reads, joined on first use). */
+  readonly body: Buffer;
+  /** The body as the reads it came in (views, no copy); empty for an empty body. */
+  readonly parts: readonly Buffer[];
   /** False when the server asked to close the connection after this response. */
   keepAlive: boolean;
+}
+
+function response(status: number, headers: Map<string, string>, parts: Buffer[], length: number, keepAlive: boolean): HttpResponse {
+  let body: Buffer | undefined = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : undefined;
+  return {
+    status,
+    headers,
+    parts,
+    keepAlive,
+    get body(): Buffer {
+      return (body ??= Buffer.concat(parts, length));
+    },
+  };
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -47,8 +63,33 @@ export function requestHead(method: string, path: string, host: string, headerLi
   return `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n${headerLines}\r\n`;
 }
 
-/** Writes head and body; small bodies go out in the same write as the head, large ones without a copy. */
-export function writeRequest(socket: Socket, head: string, body: Uint8Array | undefined): boolean {
+/** The length of a body given as one buffer or as pieces. */
+export function bodyLength(body: Uint8Array | readonly Uint8Array[]): number {
+  if (body instanceof Uint8Array) return body.length;
+  let n = 0;
+  for (const b of body) n += b.length;
+  return n;
+}
+
+/** A body given as one buffer or as pieces, as one Buffer (a copy only when in pieces). */
+export function joinBody(body: Uint8Array | readonly Uint8Array[]): Buffer {
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.length);
+  return Buffer.concat(body as Uint8Array[]);
+}
+
+/**
+ * Writes head and body; small bodies go out in the same write as the head, large ones (and bodies in
+ * pieces) without a copy, in one writev.
+ */
+export function writeRequest(socket: Socket, head: string, body: Uint8Array | readonly Uint8Array[] | undefined): boolean {
+  if (body !== undefined && !(body instanceof Uint8Array)) {
+    socket.cork();
+    socket.write(head, 'utf8');
+    let ok = true;
+    for (const b of body) if (b.length > 0) ok = socket.write(b);
+    socket.uncork();
+    return ok;
+  }
   if (!body || body.length === 0) return socket.write(head, 'utf8');
   if (body.length <= COALESCE_BYTES) {
     const headLen = Buffer.byteLength(head, 'utf8');
@@ -117,7 +158,6 @@ export class ResponseParser {
   private remaining = 0;
   private parts: Buffer[] = [];
   private bodyLen = 0;
-  private whole: Buffer | undefined;
   private trailerBytes = 0;
   private started = false;
 
@@ -245,17 +285,11 @@ export class ResponseParser {
   }
 
   private complete(): HttpResponse {
-    let body: Buffer;
-    if (this.whole) body = this.whole;
-    else if (this.parts.length === 0) body = EMPTY;
-    else if (this.parts.length === 1) body = this.parts[0]!;
-    else body = Buffer.concat(this.parts, this.bodyLen);
-    const res: HttpResponse = { status: this.status, headers: this.headers, body, keepAlive: this.keepAlive };
+    const res = response(this.status, this.headers, this.parts, this.bodyLen, this.keepAlive);
     this.state = HEAD;
     this.pending = EMPTY;
     this.headers = new Map();
     this.parts = [];
-    this.whole = undefined;
     this.bodyLen = 0;
     this.remaining = 0;
     this.keepAlive = true;
@@ -265,18 +299,9 @@ export class ResponseParser {
 
   private takeBody(buf: Buffer, start: number, n: number): void {
     if (n === 0) return;
-    const piece = buf.subarray(start, start + n);
-    if (this.state === LENGTH && this.whole === undefined && this.bodyLen === 0 && n === this.remaining) {
-      // The whole body arrived in one read: keep a view, no copy.
-      this.parts.push(piece);
-    } else if (this.state === LENGTH) {
-      // A body split across reads: one buffer of the announced size, filled in place.
-      if (this.whole === undefined) this.whole = Buffer.allocUnsafe(this.bodyLen + this.remaining);
-      piece.copy(this.whole, this.bodyLen);
-    } else {
-      // Chunked or until-close: the socket hands out fresh buffers, so views are safe to keep.
-      this.parts.push(piece);
-    }
+    // The socket hands out a fresh buffer per read, so views are safe to keep: the body is never copied
+    // here (a host that passes it on sends the pieces; `body` joins them only when asked).
+    this.parts.push(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n));
     this.bodyLen += n;
   }
 

@@ -6,8 +6,8 @@
 import { ACCEPTED } from './accepted.ts';
 import { Connection } from './connection.ts';
 import { HttpProtocolError, RuntimeApiError, errorMessageOf } from './errors.ts';
-import { checkHeaderValue, isValidHeaderValue, requestHead, writeChunk, writeLastChunk, writeRequest, type HttpResponse } from './http1.ts';
-import type { ErrorPost, Invocation, PostOptions, PostOutcome, RuntimeApi, StreamWriter } from './types.ts';
+import { bodyLength, checkHeaderValue, isValidHeaderValue, requestHead, writeChunk, writeLastChunk, writeRequest, type HttpResponse } from './http1.ts';
+import type { Body, ErrorPost, Invocation, PostOptions, PostOutcome, RuntimeApi, StreamWriter } from './types.ts';
 import { HEADER, LC, PATH_INIT_ERROR, PATH_INVOCATION, PATH_NEXT, STREAMING_MODE, USER_AGENT } from './wire.ts';
 
 const UA_LINE = `${HEADER.userAgent}: ${USER_AGENT}\r\n`;
@@ -75,7 +75,7 @@ export class RuntimeApiClient implements RuntimeApi {
     const h = res.headers;
     const requestId = h.get(LC.requestId);
     if (!requestId) throw new RuntimeApiError(`GET /next answered without ${HEADER.requestId}`, { status: res.status });
-    return {
+    const inv: Invocation = {
       requestId,
       deadlineMs: parseDeadline(h.get(LC.deadline)),
       functionArn: h.get(LC.functionArn) ?? '',
@@ -85,16 +85,21 @@ export class RuntimeApiClient implements RuntimeApi {
       tenantId: nonEmpty(h.get(LC.tenantId)),
       invocationId: nonEmpty(h.get(LC.invocationId)),
       contentType: nonEmpty(h.get(LC.contentType)),
-      body: res.body,
+      // Joined on first use only (a Node handler parses it; the Python host sends bodyParts as they are).
+      get body(): Buffer {
+        return res.body;
+      },
     };
+    if (res.parts.length > 1) inv.bodyParts = res.parts;
+    return inv;
   }
 
-  async postResponse(inv: Invocation, contentType: string, body: Uint8Array, options?: PostOptions): Promise<PostOutcome> {
+  async postResponse(inv: Invocation, contentType: string, body: Body, options?: PostOptions): Promise<PostOutcome> {
     const lines =
       `${HEADER.contentType}: ${checkHeaderValue(HEADER.contentType, contentType)}\r\n` +
       UA_LINE +
       invocationLine(inv) +
-      `${HEADER.contentLength}: ${body.length}\r\n`;
+      `${HEADER.contentLength}: ${bodyLength(body)}\r\n`;
     return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body, options?.pipelineNext === true));
   }
 
@@ -184,7 +189,7 @@ export class RuntimeApiClient implements RuntimeApi {
    * arrived (the server closed an idle keep-alive connection) is sent once more on a fresh connection.
    * With `thenNext`, a GET /next follows the request in the same write (its answer is kept for `next()`).
    */
-  private async send(method: string, path: string, lines: string, body: Uint8Array | undefined, thenNext = false): Promise<HttpResponse> {
+  private async send(method: string, path: string, lines: string, body: Body | undefined, thenNext = false): Promise<HttpResponse> {
     const head = requestHead(method, path, this.hostHeader, lines);
     for (let attempt = 0; ; attempt++) {
       const conn = this.acquire();
@@ -220,15 +225,24 @@ export class RuntimeApiClient implements RuntimeApi {
   }
 }
 
+/** Small chunks written in one tick are gathered into one buffer up to this size. */
+const BATCH_BYTES = 64 * 1024;
+/** Chunks at least this large are written on their own (no copy into a batch). */
+const BATCH_CHUNK_MAX = 4 * 1024;
+
 /**
- * The body of one streaming response POST on its connection. Chunks written in the same tick leave in one
- * writev (the socket is corked until the next tick), so a burst of tiny chunks (tokens) costs one syscall
- * and one TCP segment; the first chunk of the stream is never held back.
+ * The body of one streaming response POST on its connection. The first chunk leaves at once (time to
+ * first byte). Later small chunks written in the same tick (the frames of one read of the worker's pipe)
+ * are framed into one buffer and leave in one write at the end of the tick (or when 64 KiB are gathered):
+ * a burst of tokens costs one syscall and one TCP segment, and no Buffer or stream write per chunk.
+ * Large chunks are written as they are (no copy), after whatever is gathered.
  */
 class ChunkedStream implements StreamWriter {
   private done = false;
-  private corked = false;
   private started = false;
+  private batch: Buffer | undefined;
+  private batchLen = 0;
+  private flushQueued = false;
 
   constructor(
     private readonly conn: Connection,
@@ -237,24 +251,44 @@ class ChunkedStream implements StreamWriter {
   ) {
     // The answer may fail before end() is awaited; it is reported there.
     response.catch(() => undefined);
-    this.uncork = this.uncork.bind(this);
+    this.flush = this.flush.bind(this);
   }
 
   write(chunk: Uint8Array): Promise<void> {
     if (this.done || this.conn.closed) return ACCEPTED;
+    const n = chunk.length;
+    if (n === 0) return ACCEPTED;
     const socket = this.conn.socket;
-    // The first chunk leaves at once (time to first byte); later ones are batched per tick.
     if (!this.started) {
       this.started = true;
       return writeChunk(socket, chunk) ? ACCEPTED : this.conn.whenDrained();
     }
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(this.uncork);
+    if (n > BATCH_CHUNK_MAX) {
+      this.flush();
+      return writeChunk(socket, chunk) ? ACCEPTED : this.conn.whenDrained();
     }
-    if (writeChunk(socket, chunk)) return ACCEPTED;
-    return this.conn.whenDrained();
+    // Framed: hex size, CRLF, data, CRLF.
+    const need = n.toString(16).length + 4 + n;
+    if (this.batch !== undefined && this.batchLen + need > this.batch.length) this.flush();
+    if (this.batch === undefined) {
+      this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+      this.batchLen = 0;
+    }
+    const b = this.batch;
+    let p = this.batchLen;
+    p += b.write(n.toString(16), p, 'latin1');
+    b[p++] = 13;
+    b[p++] = 10;
+    b.set(chunk, p);
+    p += n;
+    b[p++] = 13;
+    b[p++] = 10;
+    this.batchLen = p;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.flush);
+    }
+    return socket.writableNeedDrain ? this.conn.whenDrained() : ACCEPTED;
   }
 
   end(): Promise<PostOutcome> {
@@ -269,17 +303,27 @@ class ChunkedStream implements StreamWriter {
     ]);
   }
 
-  private uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.conn.socket.uncork();
+  /** Writes what was gathered (the batch buffer is handed to the socket and never reused). */
+  private flush(): void {
+    this.flushQueued = false;
+    const b = this.batch;
+    if (b === undefined || this.batchLen === 0) return;
+    const out = b.subarray(0, this.batchLen);
+    // What is left of the buffer serves the next batch (the written part is never touched again).
+    if (b.length - this.batchLen >= 1024) {
+      this.batch = b.subarray(this.batchLen);
+    } else {
+      this.batch = undefined;
+    }
+    this.batchLen = 0;
+    if (!this.conn.closed) this.conn.socket.write(out);
   }
 
   private async finish(trailers: Array<[string, string]> | undefined): Promise<PostOutcome> {
     if (this.done) throw new Error('tandem: the response stream has already ended');
     this.done = true;
+    this.flush();
     if (!this.conn.closed) writeLastChunk(this.conn.socket, trailers);
-    this.uncork();
     const res = await this.response;
     this.release(this.conn);
     return outcome(res);

@@ -18,6 +18,11 @@ export interface Invocation {
   contentType?: string;
   /** The event bytes, untouched. */
   body: Buffer;
+  /**
+   * The same bytes as the socket reads they arrived in, when there were several: a host that only passes
+   * the event on (the Python host) sends these, and `body` (joined on first use) is never made.
+   */
+  bodyParts?: readonly Buffer[];
 }
 
 /** What the Runtime API answered to a POST. */
@@ -47,6 +52,9 @@ export interface StreamWriter {
   fail(errorType: string, errorBody: Uint8Array): Promise<PostOutcome>;
 }
 
+/** A buffered body: one buffer, or pieces sent one after another without being joined (a large result). */
+export type Body = Uint8Array | readonly Uint8Array[];
+
 /** Options of a buffered POST. */
 export interface PostOptions {
   /**
@@ -59,7 +67,7 @@ export interface PostOptions {
 /** The Runtime API, one function per endpoint. Implemented on node:net in runtime-api-client.ts. */
 export interface RuntimeApi {
   next(): Promise<Invocation>;
-  postResponse(inv: Invocation, contentType: string, body: Uint8Array, options?: PostOptions): Promise<PostOutcome>;
+  postResponse(inv: Invocation, contentType: string, body: Body, options?: PostOptions): Promise<PostOutcome>;
   postError(inv: Invocation, error: ErrorPost, options?: PostOptions): Promise<PostOutcome>;
   postInitError(error: ErrorPost): Promise<PostOutcome>;
   /** Opens a streaming response POST (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, trailers declared). */
@@ -81,7 +89,7 @@ export type InitOutcome = { ok: true } | { ok: false; error?: ErrorPost; exit: E
 
 export type InvokeOutcome =
   /** A buffered success: post the body as is. */
-  | { kind: 'response'; contentType: string; body: Uint8Array }
+  | { kind: 'response'; contentType: string; body: Body }
   /**
    * A buffered failure: post to `/error`. With `exit` (the Node host after an uncaught exception or unhandled
    * rejection, as aws-lambda-ric 3.x does), end the runtime with that status once the post is answered,

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameEncoder, type Message } from '../../src/python/frames.ts';
+import { BinParts, FrameDecoder, FrameEncoder, type Message } from '../../src/python/frames.ts';
 import { WorkerProtocolError } from '../../src/runtime/errors.ts';
 import { REPO, realPython } from '../runtime/run-bootstrap.ts';
 
@@ -34,6 +34,51 @@ const INVOKE = {
   body: Buffer.from('{"a": 1}'),
 };
 
+describe('FrameDecoder, large frames', () => {
+  it('a bin32 ending a large frame comes out as views of the reads it arrived in (no copy), the rest decoded', () => {
+    const body = Buffer.alloc(300_000);
+    for (let i = 0; i < body.length; i++) body[i] = i % 251;
+    const bytes = frame({ t: 'result', id: 'r', contentType: 'application/json', body });
+    const reads: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 65536) reads.push(Buffer.from(bytes.subarray(i, i + 65536)));
+    const d = new FrameDecoder(1 << 26);
+    const out: Message[] = [];
+    for (const r of reads) d.push(r, (m) => out.push(m));
+    expect(out).toHaveLength(1);
+    const m = out[0]!;
+    expect({ t: m.t, id: m.id, contentType: m.contentType }).toEqual({ t: 'result', id: 'r', contentType: 'application/json' });
+    const b = m.body as BinParts;
+    expect(b).toBeInstanceOf(BinParts);
+    expect(b.length).toBe(body.length);
+    expect(b.join().equals(body)).toBe(true);
+    // Every piece is a view of one of the reads.
+    for (const p of b.parts) expect(reads.some((r) => r.buffer === p.buffer)).toBe(true);
+  });
+
+  it('a large frame whose last value is not a bin32 is decoded whole, in any split', () => {
+    const big = 'x'.repeat(200_000);
+    for (const msg of [{ t: 'a', s: big }, { t: 'b', body: Buffer.alloc(100_000, 3), n: 1 }, { t: 'c', body: Buffer.alloc(70_000, 4), arr: [1, 'z', null, { k: 2.5 }], v: Buffer.alloc(200, 9) }]) {
+      for (const step of [7, 65536, 1 << 20]) {
+        const [m] = decodeAll(frame(msg), step);
+        expect(JSON.stringify(m, (_k, v: unknown) => (v instanceof BinParts ? v.join() : v))).toBe(JSON.stringify(msg));
+      }
+    }
+  });
+
+  it('a large frame with a map16 envelope and nested values before the body still splits', () => {
+    const env: Record<string, unknown> = { t: 'result' };
+    for (let i = 0; i < 20; i++) env[`k${i}`] = i % 2 ? { a: [i, -i, 1.5, 'é'], b: null, c: true } : 2 ** 40 + i;
+    env.body = Buffer.alloc(100_000, 5);
+    for (const step of [1000, 65536]) {
+      const [m] = decodeAll(frame(env), step);
+      expect(m!.body).toBeInstanceOf(BinParts);
+      expect((m!.body as BinParts).join().equals(env.body as Buffer)).toBe(true);
+      expect(m!.k19).toEqual(env.k19);
+      expect(m!.k18).toBe(env.k18);
+    }
+  });
+});
+
 describe('FrameEncoder', () => {
   it('writes a length prefix and one msgpack map that msgpackr reads back', () => {
     const bytes = frame(INVOKE);
@@ -61,7 +106,15 @@ describe('FrameEncoder', () => {
     const parts = encoder.encode({ t: 'invoke', id: 'x', body });
     expect(parts.some((p) => p === body)).toBe(true);
     const decoded = decodeAll(Buffer.concat(parts), 65536);
-    expect((decoded[0]!.body as Buffer).equals(body)).toBe(true);
+    expect((decoded[0]!.body as BinParts).join().equals(body)).toBe(true);
+  });
+
+  it('writes a BinParts as one bin32 made of its pieces, not copied', () => {
+    const pieces: Buffer[] = [Buffer.alloc(40_000, 1), Buffer.alloc(30_000, 2)];
+    const parts = encoder.encode({ t: 'invoke', id: 'x', body: new BinParts(pieces, 70_000) });
+    expect(parts.filter((p) => (pieces as Buffer[]).includes(p as Buffer))).toEqual(pieces);
+    const m = unpack(Buffer.concat(parts).subarray(4)) as { body: Buffer };
+    expect(m.body.equals(Buffer.concat(pieces))).toBe(true);
   });
 
   it('frames encoded one after another stay intact (the slab is never rewritten)', () => {

@@ -11,6 +11,7 @@ import { ProtocolVersionError, Worker } from '../../src/python/worker.ts';
 import { spawnWorker, type WorkerProcess } from '../../src/python/worker-process.ts';
 import type { Invocation, InvokeIO, PostOutcome, StreamWriter } from '../../src/runtime/types.ts';
 import { REPO, realPython } from '../runtime/run-bootstrap.ts';
+import { joinBody } from '../../src/runtime/http1.ts';
 
 const WORKER = join(REPO, 'bridge-py', 'worker.py');
 const BAD = join(REPO, 'test', 'fixtures', 'bad-worker.py');
@@ -82,7 +83,7 @@ describe('the real worker', () => {
     expect(out.kind).toBe('response');
     if (out.kind !== 'response') return;
     expect(out.contentType).toBe('application/json');
-    expect(JSON.parse(Buffer.from(out.body).toString())).toEqual({ got: { a: 1 }, id: 'req-1' });
+    expect(JSON.parse(joinBody(out.body).toString())).toEqual({ got: { a: 1 }, id: 'req-1' });
     await w.shutdown(2000);
   });
 

@@ -92,6 +92,9 @@ describe('ResponseParser: well-formed answers', () => {
     const raw = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
     const [r] = parse(raw, 65536);
     expect(r!.body.equals(body)).toBe(true);
+    // Kept as the reads it came in (no copy); `body` joins them.
+    expect(r!.parts.length).toBeGreaterThan(1);
+    expect(Buffer.concat(r!.parts as Buffer[]).equals(body)).toBe(true);
   });
 });
 
