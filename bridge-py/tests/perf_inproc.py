@@ -58,6 +58,7 @@ def main():
         "call": (None, {"t": "call", "id": "call-1", "fn": "calls.echo", "body": one_kib, "context": ctx}, 3000, "call"),
         "stream": ("stream.handler", invoke(b'{"k": 1000, "b": 64}', None), 20, "chunk"),
         "echo": ("echo.handler", invoke(json.dumps({"data": "a" * (5 * 1024 * 1024 - 11)}).encode(), None), 5, "echo"),
+        "echo100k": ("echo.handler", invoke(json.dumps({"data": "a" * (100 * 1024 - 11)}).encode(), None), 200, "us"),
     }
     for name in args or ["hello", "call", "stream"]:
         handler, msg, n, unit = work[name]
