@@ -53,11 +53,12 @@ def run(fd_in, fd_out, mode, max_frame, bridge_dir):
         sys.stderr.write("tandem: unknown TANDEM_MODE %r (expected 'handler' or 'calls')\n" % mode)
         sys.exit(2)
 
-    if init_error is None:
-        # Load the JSON codec now, while Node is still starting, not on the first invoke.
-        from .marshal import to_json
-
-        to_json(None)
+    codec_loaded = False
+    if init_error is None and not _readable(fd_in):
+        # Node's hello has not arrived: load the JSON codec now, while Node is still starting. Otherwise
+        # Node is waiting for `ready`: the codec loads after it, while Node asks for the first event.
+        _load_codec()
+        codec_loaded = True
 
     reader = FrameReader(fd_in, max_frame)
     try:
@@ -80,6 +81,8 @@ def run(fd_in, fd_out, mode, max_frame, bridge_dir):
                 if msg is None or msg["t"] == "shutdown":
                     sys.exit(EXIT_INIT_ERROR)
         writer.write({"t": "ready"})
+        if not codec_loaded:
+            _load_codec()
         loop(reader, runtime)
     except ProtocolError as e:
         protocol_error(str(e))
@@ -87,6 +90,21 @@ def run(fd_in, fd_out, mode, max_frame, bridge_dir):
         # The pipe to Node broke: the peer is gone.
         sys.stderr.write("tandem: worker pipe closed: %s\n" % e)
         sys.exit(0)
+
+
+def _readable(fd):
+    import select
+
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
+
+
+def _load_codec():
+    from .marshal import to_json
+
+    to_json(None)
 
 
 def loop(reader, runtime):

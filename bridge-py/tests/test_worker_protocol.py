@@ -241,6 +241,26 @@ class WorkerProtocol(unittest.TestCase):
             w.send({"t": "call", "id": "c1", "fn": "mathy.add", "body": b'{"a": 2, "b": 3}', "context": None})
             self.assertEqual({"t": "result", "id": "c1", "contentType": "application/json", "body": b"5"}, w.recv())
 
+    def test_codec_loads_before_or_after_ready(self):
+        # Node's hello already waiting: the JSON codec loads after `ready`; not yet there: before it.
+        # Either way the first invoke gets AWS's JSON.
+        import time
+
+        for early in (True, False):
+            with self.subTest(early=early), TaskRoot({"lambda_function.py": HANDLER}) as root:
+                w = self.start(root)
+                if early:
+                    w.send({"t": "hello", "v": 1})
+                self.assertEqual("hello", w.recv()["t"])
+                if not early:
+                    time.sleep(0.5)  # init done; the worker waits for Node's hello
+                    w.send({"t": "hello", "v": 1})
+                self.assertEqual({"t": "ready"}, w.recv())
+                w.send(invoke_msg("r", b'{"x": [1, 2.5, null]}'))
+                reply = w.recv()
+                self.assertEqual("result", reply["t"])
+                self.assertEqual({"x": [1, 2.5, None]}, json.loads(reply["body"])["event"])
+
     # ---- protocol errors
 
     def expect_protocol_error(self, w, text):
