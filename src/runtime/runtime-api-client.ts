@@ -269,7 +269,11 @@ class ChunkedStream implements StreamWriter {
     }
     // Framed: hex size, CRLF, data, CRLF.
     const need = n.toString(16).length + 4 + n;
-    if (this.batch !== undefined && this.batchLen + need > this.batch.length) this.flush();
+    if (this.batch !== undefined && this.batchLen + need > this.batch.length) {
+      this.flush();
+      // What is left of the buffer may be too small for this chunk: start a new one.
+      if (this.batch !== undefined && need > this.batch.length) this.batch = undefined;
+    }
     if (this.batch === undefined) {
       this.batch = Buffer.allocUnsafe(BATCH_BYTES);
       this.batchLen = 0;

@@ -253,7 +253,7 @@ describe('bootstrap: AWS_LAMBDA_EXEC_WRAPPER', () => {
       env: { AWS_LAMBDA_EXEC_WRAPPER: wrapper },
     });
     const a = await r.server.enqueue(event({})).result;
-    expect(JSON.parse(a.body.toString())).toMatch(/^2 node\S* \S*\/dist\/runtime\.mjs$/);
+    expect(JSON.parse(a.body.toString())).toMatch(/^2 node\S* \S*\/dist\/runtime\.[cm]js$/);
   });
 
   it('a missing wrapper: exit 127; one that is not executable: exit 126; nothing started', async () => {

@@ -188,6 +188,29 @@ describe('against the emulator', () => {
     expect(post.trailers).toEqual([]);
   });
 
+  it('small chunks written in one tick are gathered (several batches, sizes up to 4 KiB, a large chunk between), bytes in order', async () => {
+    const { server, client } = await emulator();
+    const pending = server.enqueue({ body: Buffer.from('{}') });
+    const inv = await client.next();
+    const stream = client.openStream(inv, 'application/octet-stream');
+    const expected: Buffer[] = [];
+    const writes: Array<Promise<void>> = [];
+    const put = (b: Buffer) => {
+      expected.push(b);
+      writes.push(stream.write(b));
+    };
+    put(Buffer.from('first'));
+    for (let i = 0; i < 3000; i++) {
+      const size = [1, 64, 200, 4096, 4000, 17][i % 6]!;
+      put(Buffer.alloc(size, 33 + (i % 90)));
+      if (i === 1500) put(Buffer.alloc(50_000, 'L'));
+    }
+    await Promise.all(writes);
+    expect((await stream.end()).status).toBe(202);
+    const result = await pending.result;
+    expect(result.body.equals(Buffer.concat(expected))).toBe(true);
+  });
+
   it('ends a failed stream with the error trailers (type, base64 body)', async () => {
     const { server, client } = await emulator();
     const pending = server.enqueue({ body: Buffer.from('{}') });
