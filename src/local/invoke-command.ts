@@ -3,10 +3,12 @@
 // function's logs and the platform lines to stderr. With --watch, the runtime restarts whenever a file of
 // the task root changes and the same event is invoked again, until Ctrl-C.
 import type { Writable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { Supervisor, type InvokeReport } from './supervisor.ts';
 import type { FunctionConfig } from './function-config.ts';
 import { HTTP_INTEGRATION_CONTENT_TYPE, PreludeSplitter } from './http-prelude.ts';
 import { watchTree } from './watch.ts';
+import { dropStaleBytecode } from './stale-bytecode.ts';
 
 export const EXIT = { ok: 0, functionError: 1, usage: 2, timeout: 3, tool: 4 } as const;
 
@@ -111,33 +113,67 @@ export async function runInvoke(cmd: InvokeCommand): Promise<number> {
   }
 }
 
-/** Re-invokes after every change until the process is interrupted (the promise never resolves by itself). */
+/**
+ * Re-invokes after every change until the process is interrupted (the promise never resolves by itself).
+ * Changes made while an invocation runs queue one more run after it, except when the same files changed
+ * during two runs in a row with no other change: that is the function writing into its own task root (read
+ * only on Lambda), and re-running would loop forever; it waits for the next change instead.
+ */
 function watchLoop(supervisor: Supervisor, cmd: InvokeCommand): Promise<void> {
   const { io } = cmd;
-  io.stderr.write(`tandem: watching ${cmd.config.taskRoot} for changes (Ctrl-C to stop)\n`);
+  const root = cmd.config.taskRoot;
   let running = false;
-  let again = false;
-  const rerun = async (files: string[]) => {
-    if (running) {
-      again = true;
+  let lastRunEndedAt = -1;
+  /** Changes reported while an invocation ran. */
+  let duringRun = new Set<string>();
+  /** Set when the current run was started by changes made during the previous one: those files. */
+  let startedByRun: Set<string> | undefined;
+
+  /** Files changed while the last run was in progress. */
+  const changedByRun = (files: string[]) => {
+    if (startedByRun && files.every((f) => startedByRun!.has(f))) {
+      io.stderr.write(
+        `tandem: ${describeFiles(files)} changed again while the function ran: not invoking again, to avoid a loop ` +
+          `(is the function writing into its task root? On Lambda it is read-only; write to /tmp). ` +
+          `Waiting for the next change.\n`,
+      );
+      startedByRun = undefined;
       return;
     }
+    void rerun(files, new Set(files));
+  };
+
+  const rerun = async (files: string[], byRun: Set<string> | undefined) => {
     running = true;
+    startedByRun = byRun;
+    dropStaleBytecode(root, files);
     supervisor.restart();
-    io.stderr.write(`\ntandem: ${files.join(', ')} changed: restarting the runtime and invoking again\n`);
+    io.stderr.write(`\ntandem: ${describeFiles(files)} changed: restarting the runtime and invoking again\n`);
     try {
       await invokeOnce(supervisor, cmd.event, io);
     } catch (e) {
       io.stderr.write(`tandem: ${(e as Error).message}\n`);
     }
     running = false;
-    if (again) {
-      again = false;
-      void rerun(['(more files)']);
-    }
+    lastRunEndedAt = performance.now();
+    if (duringRun.size === 0) return;
+    const next = [...duringRun];
+    duringRun = new Set();
+    changedByRun(next);
   };
-  const watcher = watchTree(cmd.config.taskRoot, (files) => void rerun(files));
+
+  const watcher = watchTree(root, (files, firstEventAt) => {
+    if (running) for (const f of files) duringRun.add(f);
+    else if (firstEventAt <= lastRunEndedAt) changedByRun(files); // began during the last run, reported after it
+    else void rerun(files, undefined);
+  });
+  // Only now: a change made as soon as this line is read is seen.
+  io.stderr.write(`tandem: watching ${root} for changes (Ctrl-C to stop)\n`);
   return new Promise<void>(() => {
     process.once('exit', () => watcher.close());
   });
+}
+
+function describeFiles(files: string[]): string {
+  return files.length <= 5 ? files.join(', ') : `${files.slice(0, 5).join(', ')} and ${files.length - 5} more files`;
 }

@@ -6,6 +6,7 @@ import { Supervisor } from './supervisor.ts';
 import type { FunctionConfig } from './function-config.ts';
 import { createInvokeApiServer } from './invoke-api.ts';
 import { watchTree } from './watch.ts';
+import { dropStaleBytecode } from './stale-bytecode.ts';
 import { ToolError } from './local-function.ts';
 
 export interface ServeCommand {
@@ -50,6 +51,7 @@ export async function runServe(cmd: ServeCommand): Promise<Serving> {
   }
   const watcher = cmd.watch
     ? watchTree(cmd.config.taskRoot, (files) => {
+        dropStaleBytecode(cmd.config.taskRoot, files);
         supervisor.restart();
         cmd.log(`tandem: ${files.join(', ')} changed: the next request starts a fresh runtime\n`);
       })

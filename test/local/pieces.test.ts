@@ -1,8 +1,9 @@
 // The local tool's pure pieces: env files, handler files, the HTTP prelude splitter, event-stream framing,
-// function-URL response mapping, the REPORT line, and how invoke prints results on a terminal or a pipe.
+// function-URL response mapping, the REPORT line, --watch's change filter and bytecode invalidation, and how
+// invoke prints results on a terminal or a pipe.
 import { afterAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvFile } from '../../src/local/env-file.ts';
 import { findHandlerFile } from '../../src/local/handler-file.ts';
@@ -12,8 +13,9 @@ import { httpAnswerOf } from '../../src/local/function-url.ts';
 import { reportLine } from '../../src/local/platform-log.ts';
 import { invokeOnce } from '../../src/local/invoke-command.ts';
 import { Supervisor } from '../../src/local/supervisor.ts';
-import { isIgnoredPath } from '../../src/local/watch.ts';
-import { LogCollector, fixtureConfig, tempDir } from './helpers.ts';
+import { isIgnoredPath, watchTree } from '../../src/local/watch.ts';
+import { dropStaleBytecode } from '../../src/local/stale-bytecode.ts';
+import { LogCollector, fixtureConfig, tempDir, waitFor } from './helpers.ts';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -105,9 +107,74 @@ describe('REPORT line', () => {
 });
 
 describe('watch filter', () => {
-  it('ignores bytecode, caches and swap files', () => {
-    for (const f of ['__pycache__/a.cpython-311.pyc', 'a.pyc', '.git/index', 'pkg/.a.py.swp', 'a.py~', '.venv/lib/x.py']) expect(isIgnoredPath(f)).toBe(true);
-    for (const f of ['lambda_function.py', 'pkg/mod.py', 'index.mjs', 'data/config.json']) expect(isIgnoredPath(f)).toBe(false);
+  it('ignores bytecode, caches, IDE files and editors\' temp files', () => {
+    const ignored = [
+      '__pycache__/a.cpython-311.pyc', 'a.pyc', '.git/index', 'pkg/.a.py.swp', 'pkg/.a.py.swn', 'a.py~', '.venv/lib/x.py',
+      'venv/bin/python', '.idea/workspace.xml', '.vscode/settings.json', '#a.py#', 'pkg/.#a.py', '4913',
+      'a.py___jb_tmp___', 'a.py___jb_old___', '.goutputstream-XYZ12', '.a.py.kate-swp', '.DS_Store', '.coverage',
+      '.aws-sam/build/template.yaml', '.tox/py311/x',
+    ];
+    for (const f of ignored) expect(isIgnoredPath(f), f).toBe(true);
+    for (const f of ['lambda_function.py', 'pkg/mod.py', 'index.mjs', 'data/config.json', 'events/s3.json', 'swap.py', 'env/x.py']) {
+      expect(isIgnoredPath(f), f).toBe(false);
+    }
+  });
+});
+
+describe('watchTree', () => {
+  function watching(root: string) {
+    const batches: string[][] = [];
+    const w = watchTree(root, (files) => batches.push(files.sort()), 50);
+    return { batches, close: () => w.close() };
+  }
+
+  it('reports real changes only: not temp files that came and went, attribute changes, or directories themselves', async () => {
+    const d = tempDir({ 'a.py': 'one', 'b.py': 'b' });
+    const w = watching(d.dir);
+    try {
+      // One editor-like save of a.py (temp file, rename over), a chmod of b.py, a probe file: all in one window.
+      writeFileSync(join(d.dir, 'sedXy12z'), 'two');
+      renameSync(join(d.dir, 'sedXy12z'), join(d.dir, 'a.py'));
+      chmodSync(join(d.dir, 'b.py'), 0o600);
+      writeFileSync(join(d.dir, 'probe.tmp'), '');
+      rmSync(join(d.dir, 'probe.tmp'));
+      chmodSync(d.dir, 0o700);
+      await waitFor(() => w.batches.length > 0, 'a change');
+      expect(w.batches).toEqual([['a.py']]);
+      // Deleted files, new files and new directories holding files are changes.
+      mkdirSync(join(d.dir, 'pkg'));
+      writeFileSync(join(d.dir, 'pkg', 'mod.py'), 'x');
+      rmSync(join(d.dir, 'b.py'));
+      await waitFor(() => w.batches.length > 1, 'more changes');
+      // (The new directory is reported as itself, or as its file when the file's event came after its watcher.)
+      const second = w.batches.slice(1).flat();
+      expect(second).toContain('b.py');
+      expect(second.some((f) => f === 'pkg' || f === join('pkg', 'mod.py'))).toBe(true);
+    } finally {
+      w.close();
+      d.cleanup();
+    }
+  });
+});
+
+describe('stale bytecode', () => {
+  it('removes the cached bytecode of changed Python files only', () => {
+    const d = tempDir();
+    try {
+      mkdirSync(join(d.dir, '__pycache__'));
+      mkdirSync(join(d.dir, 'pkg', '__pycache__'), { recursive: true });
+      const names = ['a.cpython-311.pyc', 'a.cpython-312.opt-1.pyc', 'ab.cpython-311.pyc', 'b.cpython-311.pyc'];
+      for (const n of names) writeFileSync(join(d.dir, '__pycache__', n), '');
+      writeFileSync(join(d.dir, 'pkg', '__pycache__', 'a.cpython-311.pyc'), '');
+      const removed = dropStaleBytecode(d.dir, ['a.py', 'data.json', 'gone/x.py']);
+      expect(removed.length).toBe(2);
+      expect(readdirSync(join(d.dir, '__pycache__')).sort()).toEqual(['ab.cpython-311.pyc', 'b.cpython-311.pyc']);
+      expect(readdirSync(join(d.dir, 'pkg', '__pycache__'))).toEqual(['a.cpython-311.pyc']);
+      dropStaleBytecode(d.dir, [join('pkg', 'a.py')]);
+      expect(readdirSync(join(d.dir, 'pkg', '__pycache__'))).toEqual([]);
+    } finally {
+      d.cleanup();
+    }
   });
 });
 

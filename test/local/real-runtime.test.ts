@@ -4,7 +4,7 @@
 // (function URL and InvokeWithResponseStream) with the first chunk arriving before the generator finishes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { runServe, type Serving } from '../../src/local/serve-command.ts';
@@ -79,25 +79,87 @@ describe.skipIf(!ready)('with the real bootstrap', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ errorType: 'Runtime.ExitError' });
       expect(JSON.parse(r.stdout).errorMessage).toMatch(/Runtime exited with error: exit status 3$/);
     });
+  });
 
-    it('--watch re-invokes with the new code after a save', async () => {
-      writeFileSync(file, 'def lambda_handler(event, context):\n    return "version one"\n');
-      const child = spawn(process.execPath, ['--', CLI, 'invoke', 'lambda_function.lambda_handler', '--dir', dir.dir, '--watch'], {
+  describe('--watch', () => {
+    /** `tandem invoke --watch` on a task root; every wait is for output, never for time. */
+    function watchSession(root: string) {
+      const child = spawn(process.execPath, ['--', CLI, 'invoke', 'lambda_function.lambda_handler', '--dir', root, '--watch'], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      const session = {
+        out: '',
+        err: '',
+        reports: () => session.err.split('REPORT RequestId:').length - 1,
+        /** waitFor, with what the tool printed when it times out. */
+        waitFor: (cond: () => boolean, what: string) =>
+          waitFor(cond, what, 30_000).catch((e: Error) => {
+            throw new Error(`${e.message}\n--- stdout:\n${session.out}\n--- stderr:\n${session.err}`);
+          }),
+      };
+      child.stdout.on('data', (c: Buffer) => (session.out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (session.err += c.toString()));
+      const stop = async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGINT');
+          await new Promise((r) => child.once('exit', r));
+        }
+      };
+      return { session, stop };
+    }
+    const handler = (body: string) => `def lambda_handler(event, context):\n${body}`;
+
+    it('re-invokes with the new code after a save', async () => {
+      const dir = tempDir({ 'lambda_function.py': handler('    return "version one"\n') });
+      const { session, stop } = watchSession(dir.dir);
       try {
-        await waitFor(() => err.includes('watching'), 'the first invocation', 30_000);
-        expect(out).toBe('"version one"');
-        writeFileSync(file, 'def lambda_handler(event, context):\n    return "version two"\n');
-        await waitFor(() => out.includes('"version two"'), 'the new code to run', 30_000);
+        // stdout and stderr are separate pipes: wait for both, in whatever order they arrive.
+        await session.waitFor(() => session.err.includes('watching') && session.out === '"version one"', 'the first invocation');
+        writeFileSync(join(dir.dir, 'lambda_function.py'), handler('    return "version two, longer"\n'));
+        await session.waitFor(() => session.out.endsWith('"version two, longer"'), 'the new code to run');
       } finally {
-        child.kill('SIGINT');
-        await new Promise((r) => child.once('exit', r));
+        await stop();
+        dir.cleanup();
+      }
+    });
+
+    it('runs an edit that keeps the size and the second of the last compile (no stale bytecode)', async () => {
+      // Python trusts a .pyc whose recorded source mtime (whole seconds) and size match: pin both.
+      const file = 'lambda_function.py';
+      const dir = tempDir({ [file]: handler('    return "version 1"\n') });
+      const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+      utimesSync(join(dir.dir, file), second, new Date(second.getTime() + 100));
+      const { session, stop } = watchSession(dir.dir);
+      try {
+        await session.waitFor(() => session.err.includes('watching') && session.out === '"version 1"', 'the first invocation');
+        expect(readdirSync(join(dir.dir, '__pycache__')).some((n) => n.startsWith('lambda_function.'))).toBe(true);
+        writeFileSync(join(dir.dir, file), handler('    return "version 2"\n'));
+        utimesSync(join(dir.dir, file), second, new Date(second.getTime() + 700));
+        await session.waitFor(() => session.reports() === 2 && session.out.length === 2 * '"version 1"'.length, 'the second invocation');
+        expect(session.out).toBe('"version 1""version 2"');
+      } finally {
+        await stop();
+        dir.cleanup();
+      }
+    });
+
+    it('stops instead of looping when the function writes into its task root', async () => {
+      const dir = tempDir({ 'lambda_function.py': handler('    return "quiet"\n') });
+      const { session, stop } = watchSession(dir.dir);
+      try {
+        await session.waitFor(() => session.err.includes('watching') && session.out === '"quiet"', 'the first invocation');
+        writeFileSync(join(dir.dir, 'lambda_function.py'), handler('    import time\n    open("written.txt", "w").write(repr(time.time()))\n    return "writer"\n'));
+        await session.waitFor(() => session.err.includes('written.txt changed again while the function ran'), 'the loop to be stopped');
+        // The run the edit started and the one its writes started, then nothing until the next real change:
+        await session.waitFor(() => session.out === '"quiet""writer""writer"', 'the results of both runs');
+        expect(session.reports()).toBe(3);
+        writeFileSync(join(dir.dir, 'lambda_function.py'), handler('    return "quiet again"\n'));
+        await session.waitFor(() => session.out.endsWith('"quiet again"') && session.reports() === 4, 'the next edit to run');
+        expect(session.out).toBe('"quiet""writer""writer""quiet again"');
+      } finally {
+        await stop();
+        dir.cleanup();
       }
     });
   });
