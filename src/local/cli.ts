@@ -7,6 +7,7 @@ import { buildConfig, ToolError } from './local-function.ts';
 import { readEvent } from './event-input.ts';
 import { EXIT, runInvoke } from './invoke-command.ts';
 import { runServe } from './serve-command.ts';
+import { terminalLogFilter } from './terminal-log.ts';
 import { formatSampleList, sampleEvent, SAMPLE_EVENTS } from './sample-events.ts';
 import type { Supervisor } from './supervisor.ts';
 
@@ -56,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       const config = buildConfig(opts);
       // The server outlives any one bad request: an unexpected error is reported, not fatal.
       process.on('uncaughtException', (e) => process.stderr.write(`tandem: internal error (still serving): ${e.stack ?? String(e)}\n`));
+      const show = process.stderr.isTTY ? terminalLogFilter() : (c: Buffer | string) => c;
       await runServe({
         config,
         host: opts.host,
@@ -63,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
         concurrency: opts.concurrency,
         maxConcurrency: opts.maxConcurrency,
         watch: opts.watch,
-        log: (c) => void process.stderr.write(c),
+        log: (c) => void process.stderr.write(show(c)),
         onSupervisor: (s) => supervisors.push(s),
       });
       return new Promise<number>(() => undefined); // serves until a signal

@@ -9,6 +9,7 @@ import type { FunctionConfig } from './function-config.ts';
 import { HTTP_INTEGRATION_CONTENT_TYPE, PreludeSplitter } from './http-prelude.ts';
 import { watchTree } from './watch.ts';
 import { dropStaleBytecode } from './stale-bytecode.ts';
+import { terminalLogFilter } from './terminal-log.ts';
 
 export const EXIT = { ok: 0, functionError: 1, usage: 2, timeout: 3, tool: 4 } as const;
 
@@ -101,7 +102,8 @@ export interface InvokeCommand {
 }
 
 export async function runInvoke(cmd: InvokeCommand): Promise<number> {
-  const supervisor = new Supervisor({ config: cmd.config, log: (c) => void cmd.io.stderr.write(c) });
+  const show = (cmd.io.stderr as { isTTY?: boolean }).isTTY ? terminalLogFilter() : (c: Buffer | string) => c;
+  const supervisor = new Supervisor({ config: cmd.config, log: (c) => void cmd.io.stderr.write(show(c)) });
   cmd.onSupervisor?.(supervisor);
   try {
     const status = await invokeOnce(supervisor, cmd.event, cmd.io);

@@ -15,6 +15,7 @@ import { invokeOnce } from '../../src/local/invoke-command.ts';
 import { Supervisor } from '../../src/local/supervisor.ts';
 import { isIgnoredPath, watchTree } from '../../src/local/watch.ts';
 import { dropStaleBytecode } from '../../src/local/stale-bytecode.ts';
+import { terminalLogFilter } from '../../src/local/terminal-log.ts';
 import { LogCollector, fixtureConfig, tempDir, waitFor } from './helpers.ts';
 
 const dir = tempDir();
@@ -154,6 +155,15 @@ describe('watchTree', () => {
       w.close();
       d.cleanup();
     }
+  });
+});
+
+describe('terminal log filter', () => {
+  it('shows lone carriage returns (multi-line Python log records) as line breaks, across chunks', () => {
+    const show = terminalLogFilter();
+    const euro = Buffer.from('€');
+    const parts = [Buffer.from('[ERROR] E: x\rTraceback\r'), Buffer.from('\n  line'), Buffer.from('\r'), Buffer.from('next '), euro.subarray(0, 1), euro.subarray(1), Buffer.from('\r\n')];
+    expect(parts.map((p) => show(p)).join('')).toBe('[ERROR] E: x\nTraceback\r\n  line\nnext €\r\n');
   });
 });
 
