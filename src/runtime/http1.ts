@@ -20,17 +20,23 @@ export interface HttpResponse {
   keepAlive: boolean;
 }
 
-function response(status: number, headers: Map<string, string>, parts: Buffer[], length: number, keepAlive: boolean): HttpResponse {
-  let body: Buffer | undefined = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : undefined;
-  return {
-    status,
-    headers,
-    parts,
-    keepAlive,
-    get body(): Buffer {
-      return (body ??= Buffer.concat(parts, length));
-    },
-  };
+/** A parsed response; a body in several pieces is joined on first use of `body` (a class: one shape, fast getter). */
+class ParsedResponse implements HttpResponse {
+  private joined: Buffer | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly headers: Map<string, string>,
+    readonly parts: readonly Buffer[],
+    private readonly length: number,
+    public keepAlive: boolean,
+  ) {
+    this.joined = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : undefined;
+  }
+
+  get body(): Buffer {
+    return (this.joined ??= Buffer.concat(this.parts as Buffer[], this.length));
+  }
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -285,7 +291,7 @@ export class ResponseParser {
   }
 
   private complete(): HttpResponse {
-    const res = response(this.status, this.headers, this.parts, this.bodyLen, this.keepAlive);
+    const res = new ParsedResponse(this.status, this.headers, this.parts, this.bodyLen, this.keepAlive);
     this.state = HEAD;
     this.pending = EMPTY;
     this.headers = new Map();

@@ -45,6 +45,42 @@ function outcome(res: HttpResponse): PostOutcome {
 
 const NEXT_HEAD_LINES = UA_LINE;
 
+/**
+ * An invocation from a `/next` answer. `body` is the answer's body, joined on first use when it came in
+ * several reads; `bodyParts` are those reads (a host that passes the event on sends them as they are).
+ */
+class NextInvocation implements Invocation {
+  readonly deadlineMs: number;
+  readonly functionArn: string;
+  readonly traceId: string | undefined;
+  readonly clientContext: string | undefined;
+  readonly cognitoIdentity: string | undefined;
+  readonly tenantId: string | undefined;
+  readonly invocationId: string | undefined;
+  readonly contentType: string | undefined;
+  readonly bodyParts: readonly Buffer[] | undefined;
+
+  constructor(
+    private readonly res: HttpResponse,
+    readonly requestId: string,
+  ) {
+    const h = res.headers;
+    this.deadlineMs = parseDeadline(h.get(LC.deadline));
+    this.functionArn = h.get(LC.functionArn) ?? '';
+    this.traceId = nonEmpty(h.get(LC.traceId));
+    this.clientContext = nonEmpty(h.get(LC.clientContext));
+    this.cognitoIdentity = nonEmpty(h.get(LC.cognitoIdentity));
+    this.tenantId = nonEmpty(h.get(LC.tenantId));
+    this.invocationId = nonEmpty(h.get(LC.invocationId));
+    this.contentType = nonEmpty(h.get(LC.contentType));
+    this.bodyParts = res.parts.length > 1 ? res.parts : undefined;
+  }
+
+  get body(): Buffer {
+    return this.res.body;
+  }
+}
+
 export class RuntimeApiClient implements RuntimeApi {
   private readonly host: string;
   private readonly port: number;
@@ -75,23 +111,7 @@ export class RuntimeApiClient implements RuntimeApi {
     const h = res.headers;
     const requestId = h.get(LC.requestId);
     if (!requestId) throw new RuntimeApiError(`GET /next answered without ${HEADER.requestId}`, { status: res.status });
-    const inv: Invocation = {
-      requestId,
-      deadlineMs: parseDeadline(h.get(LC.deadline)),
-      functionArn: h.get(LC.functionArn) ?? '',
-      traceId: nonEmpty(h.get(LC.traceId)),
-      clientContext: nonEmpty(h.get(LC.clientContext)),
-      cognitoIdentity: nonEmpty(h.get(LC.cognitoIdentity)),
-      tenantId: nonEmpty(h.get(LC.tenantId)),
-      invocationId: nonEmpty(h.get(LC.invocationId)),
-      contentType: nonEmpty(h.get(LC.contentType)),
-      // Joined on first use only (a Node handler parses it; the Python host sends bodyParts as they are).
-      get body(): Buffer {
-        return res.body;
-      },
-    };
-    if (res.parts.length > 1) inv.bodyParts = res.parts;
-    return inv;
+    return new NextInvocation(res, requestId);
   }
 
   async postResponse(inv: Invocation, contentType: string, body: Body, options?: PostOptions): Promise<PostOutcome> {
