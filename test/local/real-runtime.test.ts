@@ -81,7 +81,7 @@ describe.skipIf(!ready)('with the real bootstrap', () => {
     });
   });
 
-  describe('--watch', () => {
+  describe.concurrent('--watch', () => {
     /** `tandem invoke --watch` on a task root; every wait is for output, never for time. */
     function watchSession(root: string) {
       const child = spawn(process.execPath, ['--', CLI, 'invoke', 'lambda_function.lambda_handler', '--dir', root, '--watch'], {
