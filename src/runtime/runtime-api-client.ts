@@ -245,6 +245,8 @@ export class RuntimeApiClient implements RuntimeApi {
   }
 }
 
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
 /** Small chunks written in one tick are gathered into one buffer up to this size. */
 const BATCH_BYTES = 64 * 1024;
 /** Chunks at least this large are written on their own (no copy into a batch). */
@@ -252,8 +254,8 @@ const BATCH_CHUNK_MAX = 4 * 1024;
 
 /**
  * The body of one streaming response POST on its connection. The first chunk leaves at once (time to
- * first byte). Later small chunks written in the same tick (the frames of one read of the worker's pipe)
- * are framed into one buffer and leave in one write at the end of the tick (or when 64 KiB are gathered):
+ * first byte). Later small chunks written in the same event-loop turn (the frames of the worker pipe's
+ * reads) are framed into one buffer and leave in one write after that turn's I/O (or at 64 KiB):
  * a burst of tokens costs one syscall and one TCP segment, and no Buffer or stream write per chunk.
  * Large chunks are written as they are (no copy), after whatever is gathered.
  */
@@ -300,7 +302,8 @@ class ChunkedStream implements StreamWriter {
     }
     const b = this.batch;
     let p = this.batchLen;
-    p += b.write(n.toString(16), p, 'latin1');
+    // The size in hex (n <= 4096: at most 4 digits).
+    for (let shift = n >= 0x1000 ? 12 : n >= 0x100 ? 8 : n >= 0x10 ? 4 : 0; shift >= 0; shift -= 4) b[p++] = HEX[(n >> shift) & 15]!;
     b[p++] = 13;
     b[p++] = 10;
     b.set(chunk, p);
@@ -309,8 +312,9 @@ class ChunkedStream implements StreamWriter {
     b[p++] = 10;
     this.batchLen = p;
     if (!this.flushQueued) {
+      // After this turn's I/O callbacks: every frame of every pipe read of this turn leaves in one write.
       this.flushQueued = true;
-      process.nextTick(this.flush);
+      setImmediate(this.flush);
     }
     return socket.writableNeedDrain ? this.conn.whenDrained() : ACCEPTED;
   }
@@ -333,14 +337,14 @@ class ChunkedStream implements StreamWriter {
     const b = this.batch;
     if (b === undefined || this.batchLen === 0) return;
     const out = b.subarray(0, this.batchLen);
-    // What is left of the buffer serves the next batch (the written part is never touched again).
-    if (b.length - this.batchLen >= 1024) {
-      this.batch = b.subarray(this.batchLen);
-    } else {
-      this.batch = undefined;
-    }
     this.batchLen = 0;
-    if (!this.conn.closed) this.conn.socket.write(out);
+    const socket = this.conn.socket;
+    if (this.conn.closed) return;
+    socket.write(out);
+    // Written through to the kernel at once (nothing queued): the buffer can take the next batch.
+    // Otherwise the socket still holds it: what is left of it serves the next batch, or a new one.
+    if (socket.writableLength === 0) return;
+    this.batch = b.length - out.length >= 1024 ? b.subarray(out.length) : undefined;
   }
 
   private async finish(trailers: Array<[string, string]> | undefined): Promise<PostOutcome> {
