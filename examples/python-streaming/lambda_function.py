@@ -21,9 +21,17 @@ def tokens(text, delay):
     yield "\n"
 
 
+def option(event, name, default):
+    """A setting from a direct event ({"prompt": ...}) or a function URL's query string (?prompt=...)."""
+    if not isinstance(event, dict):
+        return default
+    query = event.get("queryStringParameters") or {}
+    return event.get(name, query.get(name, default))
+
+
 def lambda_handler(event, context):
-    prompt = (event or {}).get("prompt", "Why stream?") if isinstance(event, dict) else "Why stream?"
-    delay = float((event or {}).get("delay", 0.05)) if isinstance(event, dict) else 0.05
+    prompt = option(event, "prompt", "Why stream?")
+    delay = float(option(event, "delay", 0.05))
     print("completing prompt: %s" % prompt)
     return tandem.StreamingResponse(
         tokens(COMPLETION, delay),
