@@ -141,6 +141,9 @@ export class RuntimeApiClient implements RuntimeApi {
       invocationLine(inv);
     const conn = this.acquire();
     const response = conn.expect();
+    // The head waits (corked) for the first chunk, to leave with it in one segment; at the latest it
+    // leaves at the end of this tick.
+    conn.socket.cork();
     writeRequest(conn.socket, requestHead('POST', this.invocationPath(inv, 'response'), this.hostHeader, lines), undefined);
     return new ChunkedStream(conn, response, (c) => this.release(c));
   }
@@ -274,6 +277,17 @@ class ChunkedStream implements StreamWriter {
     // The answer may fail before end() is awaited; it is reported there.
     response.catch(() => undefined);
     this.flush = this.flush.bind(this);
+    this.releaseHead = this.releaseHead.bind(this);
+    process.nextTick(this.releaseHead);
+  }
+
+  private headCorked = true;
+
+  /** Lets the corked head (and the first chunk, when written) leave. */
+  private releaseHead(): void {
+    if (!this.headCorked) return;
+    this.headCorked = false;
+    this.conn.socket.uncork();
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -283,7 +297,9 @@ class ChunkedStream implements StreamWriter {
     const socket = this.conn.socket;
     if (!this.started) {
       this.started = true;
-      return writeChunk(socket, chunk) ? ACCEPTED : this.conn.whenDrained();
+      writeChunk(socket, chunk);
+      this.releaseHead();
+      return socket.writableNeedDrain ? this.conn.whenDrained() : ACCEPTED;
     }
     if (n > BATCH_CHUNK_MAX) {
       this.flush();
@@ -352,6 +368,7 @@ class ChunkedStream implements StreamWriter {
     this.done = true;
     this.flush();
     if (!this.conn.closed) writeLastChunk(this.conn.socket, trailers);
+    this.releaseHead();
     const res = await this.response;
     this.release(this.conn);
     return outcome(res);
