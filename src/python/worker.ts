@@ -388,7 +388,7 @@ class InvokeJob implements Job {
         return;
       }
       case 'chunk': {
-        const p = this.open(msg).write(bin(msg, 'data'));
+        const p = this.open(msg).write(binPieces(msg, 'data'));
         if (p !== ACCEPTED) this.worker.waitFor(p);
         return;
       }

@@ -111,8 +111,18 @@ export function writeRequest(socket: Socket, head: string, body: Uint8Array | re
   return ok;
 }
 
-/** Writes one chunk of a chunked body. An empty chunk is skipped (it would end the body). */
-export function writeChunk(socket: Socket, data: Uint8Array): boolean {
+/** Writes one chunk of a chunked body (one buffer, or pieces). An empty chunk is skipped (it would end the body). */
+export function writeChunk(socket: Socket, data: Uint8Array | readonly Uint8Array[]): boolean {
+  if (!(data instanceof Uint8Array)) {
+    const total = bodyLength(data);
+    if (total === 0) return true;
+    socket.cork();
+    socket.write(`${total.toString(16)}\r\n`, 'latin1');
+    for (const d of data) if (d.length > 0) socket.write(d);
+    const ok = socket.write(CRLF);
+    socket.uncork();
+    return ok;
+  }
   const n = data.length;
   if (n === 0) return true;
   const size = `${n.toString(16)}\r\n`;

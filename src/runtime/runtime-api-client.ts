@@ -290,9 +290,9 @@ class ChunkedStream implements StreamWriter {
     this.conn.socket.uncork();
   }
 
-  write(chunk: Uint8Array): Promise<void> {
+  write(chunk: Body): Promise<void> {
     if (this.done || this.conn.closed) return ACCEPTED;
-    const n = chunk.length;
+    const n = chunk instanceof Uint8Array ? chunk.length : BATCH_CHUNK_MAX + 1;
     if (n === 0) return ACCEPTED;
     const socket = this.conn.socket;
     if (!this.started) {
@@ -322,7 +322,7 @@ class ChunkedStream implements StreamWriter {
     for (let shift = n >= 0x1000 ? 12 : n >= 0x100 ? 8 : n >= 0x10 ? 4 : 0; shift >= 0; shift -= 4) b[p++] = HEX[(n >> shift) & 15]!;
     b[p++] = 13;
     b[p++] = 10;
-    b.set(chunk, p);
+    b.set(chunk as Uint8Array, p);
     p += n;
     b[p++] = 13;
     b[p++] = 10;

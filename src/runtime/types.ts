@@ -45,7 +45,7 @@ export interface ErrorPost {
 
 /** The body of one streaming response POST. Writes resolve when the bytes were handed to the socket without backpressure. */
 export interface StreamWriter {
-  write(chunk: Uint8Array): Promise<void>;
+  write(chunk: Body): Promise<void>;
   /** Ends the stream normally and resolves with the Runtime API's answer. */
   end(): Promise<PostOutcome>;
   /** Ends the stream with the error trailers (`…-Error-Type`, `…-Error-Body` as base64 of `errorBody`). */

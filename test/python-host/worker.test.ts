@@ -11,7 +11,7 @@ import { ProtocolVersionError, Worker } from '../../src/python/worker.ts';
 import { spawnWorker, type WorkerProcess } from '../../src/python/worker-process.ts';
 import type { Invocation, InvokeIO, PostOutcome, StreamWriter } from '../../src/runtime/types.ts';
 import { REPO, realPython } from '../runtime/run-bootstrap.ts';
-import { joinBody } from '../../src/runtime/http1.ts';
+import { bodyLength, joinBody } from '../../src/runtime/http1.ts';
 
 const WORKER = join(REPO, 'bridge-py', 'worker.py');
 const BAD = join(REPO, 'test', 'fixtures', 'bad-worker.py');
@@ -126,7 +126,7 @@ describe('the real worker', () => {
     const wrote = new Promise<void>((r) => (firstWrite = r));
     const writer: StreamWriter = {
       write: (c) => {
-        received += c.length;
+        received += bodyLength(c);
         firstWrite();
         return gate; // never drains until released
       },

@@ -204,6 +204,12 @@ describe('against the emulator', () => {
       const size = [1, 64, 200, 4096, 4000, 17][i % 6]!;
       put(Buffer.alloc(size, 33 + (i % 90)));
       if (i === 1500) put(Buffer.alloc(50_000, 'L'));
+      if (i === 2000) {
+        // A chunk in pieces (a large chunk frame's bin, as read from the pipe): sent without joining.
+        const pieces = [Buffer.alloc(40_000, 'P'), Buffer.alloc(30_000, 'Q')];
+        expected.push(...pieces);
+        writes.push(stream.write(pieces));
+      }
     }
     await Promise.all(writes);
     expect((await stream.end()).status).toBe(202);
