@@ -111,9 +111,18 @@ export function runtimeEnvironment(c: FunctionConfig, runtimeApi: string, from: 
   for (const [k, v] of Object.entries(from)) {
     if (k.startsWith('TANDEM_') && v !== undefined) env[k] = v;
   }
-  if (!env.TANDEM_PYTHON && !c.env.TANDEM_PYTHON && findHandlerFile(c.taskRoot, c.handler)?.language !== 'node') {
+  if (!env.TANDEM_PYTHON && !c.env.TANDEM_PYTHON && handlerLanguage(c, from) !== 'node') {
     const py = resolvePython(from);
     if (py) env.TANDEM_PYTHON = py;
   }
   return { ...env, ...c.env, AWS_LAMBDA_RUNTIME_API: runtimeApi };
+}
+
+/** The handler's language as the runtime will route it (an invalid TANDEM_RUNTIME counts as Python here). */
+function handlerLanguage(c: FunctionConfig, from: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return findHandlerFile(c.taskRoot, c.handler, c.env.TANDEM_RUNTIME ?? from.TANDEM_RUNTIME)?.language;
+  } catch {
+    return 'python';
+  }
 }

@@ -1,47 +1,47 @@
 // Which file a handler string names, so the local tool can say "no such file" before starting anything.
-// Follows the runtime's routing (DESIGN §4): a `node:`/`python:` prefix wins; otherwise a `.js/.mjs/.cjs`
-// file makes it a Node handler and anything else is Python (`pkg.module.func` -> pkg/module.py).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// The language comes from the runtime's own router (src/runtime/router.ts, docs/routing.md: a prefix, then
+// TANDEM_RUNTIME, then the files), so the tool and the runtime can never disagree about a handler.
+import { statSync } from 'node:fs';
+import { relative } from 'node:path';
+import { nodeCandidates, pythonCandidates, route, type Language } from '../runtime/router.ts';
 
-export type HandlerLanguage = 'node' | 'python';
+export type HandlerLanguage = Language;
 
 export interface HandlerFile {
   language: HandlerLanguage;
-  /** The file found, relative to the task root; undefined when none exists. */
+  /** The file (or, for Node, module directory) found, relative to the task root; undefined when none exists. */
   file: string | undefined;
   /** Every file that was looked for, relative to the task root. */
   candidates: string[];
 }
 
-const NODE_EXTENSIONS = ['.js', '.mjs', '.cjs'];
-
-function nodeCandidates(handler: string): string[] | undefined {
-  const slash = handler.lastIndexOf('/');
-  const dot = handler.indexOf('.', slash + 1);
-  if (dot <= slash + 1 || dot === handler.length - 1) return undefined;
-  const base = handler.slice(0, dot);
-  return NODE_EXTENSIONS.map((e) => base + e);
+function exists(path: string, kind: 'file' | 'module-dir'): boolean {
+  const s = statSync(path, { throwIfNoEntry: false });
+  if (!s) return false;
+  if (kind === 'file') return s.isFile();
+  return s.isDirectory() && ['package.json', 'index.js'].some((f) => statSync(`${path}/${f}`, { throwIfNoEntry: false })?.isFile());
 }
 
-function pythonCandidates(handler: string): string[] | undefined {
-  const dot = handler.lastIndexOf('.');
-  if (dot <= 0 || dot === handler.length - 1) return undefined;
-  const mod = handler.slice(0, dot).replace(/\./g, '/');
-  return [`${mod}.py`, `${mod}/__init__.py`];
-}
-
-/** Locates the handler's file under `taskRoot`; `undefined` when the handler string is malformed. */
-export function findHandlerFile(taskRoot: string, handler: string): HandlerFile | undefined {
-  let name = handler;
-  let forced: HandlerLanguage | undefined;
-  if (name.startsWith('node:')) [forced, name] = ['node', name.slice(5)];
-  else if (name.startsWith('python:')) [forced, name] = ['python', name.slice(7)];
-  const node = forced === 'python' ? undefined : nodeCandidates(name);
-  const py = forced === 'node' ? undefined : pythonCandidates(name);
-  if (!node && !py) return undefined;
-  const nodeFile = node?.find((f) => existsSync(join(taskRoot, f)));
-  if (nodeFile || forced === 'node') return { language: 'node', file: nodeFile, candidates: node ?? [] };
-  const pyFile = py?.find((f) => existsSync(join(taskRoot, f)));
-  return { language: 'python', file: pyFile, candidates: [...(py ?? []), ...(node ?? [])] };
+/**
+ * Locates the handler's file under `taskRoot`; `undefined` when the handler string is malformed (no `.`).
+ * `setting` is the function's `TANDEM_RUNTIME`; an invalid value throws the router's error.
+ */
+export function findHandlerFile(taskRoot: string, handler: string, setting?: string): HandlerFile | undefined {
+  const routed = route(handler, taskRoot, setting);
+  if (!routed.handler.includes('.')) return undefined;
+  const rel = (p: string) => relative(taskRoot, p);
+  if (routed.language === 'python') {
+    const candidates = pythonCandidates(routed.handler, taskRoot);
+    const found = candidates.find((p) => exists(p, 'file'));
+    // Decided by the files and none exists: either language's file would have done.
+    const decidedByFiles = routed.handler === handler && !setting;
+    if (!found && decidedByFiles) candidates.push(...nodeCandidates(routed.handler, taskRoot));
+    return { language: 'python', file: found && rel(found), candidates: candidates.map(rel) };
+  }
+  const withExt = nodeCandidates(routed.handler, taskRoot);
+  const bare = withExt[0]?.slice(0, -'.js'.length);
+  const found =
+    withExt.find((p) => exists(p, 'file')) ??
+    (bare !== undefined && (exists(bare, 'file') || exists(bare, 'module-dir')) ? bare : undefined);
+  return { language: 'node', file: found && rel(found), candidates: withExt.map(rel) };
 }

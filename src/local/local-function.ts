@@ -12,13 +12,27 @@ export class ToolError extends Error {}
 
 export function buildConfig(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): FunctionConfig {
   const shown = relative(process.cwd(), opts.dir) || '.';
+  let fileEnv: Record<string, string> = {};
+  if (opts.envFile !== undefined) {
+    try {
+      fileEnv = readEnvFile(opts.envFile, opts.functionName);
+    } catch (e) {
+      if (e instanceof EnvFileError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
   let bootstrap: string[];
   if (opts.bootstrap !== undefined) {
     const path = resolve(opts.bootstrap);
     if (!existsSync(path)) throw new UsageError(`--bootstrap ${opts.bootstrap}: no such file`);
     bootstrap = [path];
   } else {
-    const found = findHandlerFile(opts.dir, opts.handler);
+    let found: ReturnType<typeof findHandlerFile>;
+    try {
+      found = findHandlerFile(opts.dir, opts.handler, fileEnv.TANDEM_RUNTIME ?? env.TANDEM_RUNTIME);
+    } catch (e) {
+      throw new UsageError((e as Error).message.replace(/^tandem: /, ''));
+    }
     if (!found) {
       throw new UsageError(`handler "${opts.handler}" is not of the form module.function (e.g. ${'lambda_function.lambda_handler'})`);
     }
@@ -32,15 +46,6 @@ export function buildConfig(opts: CommonOptions, env: NodeJS.ProcessEnv = proces
     if (!existsSync(bootstrap[0]!)) throw new ToolError(`tandem's bootstrap is missing (${bootstrap[0]})`);
     if (!existsSync(join(packageRoot(), 'dist', 'runtime.mjs'))) {
       throw new ToolError(`dist/runtime.mjs is missing: run "npm run build" in ${packageRoot()}`);
-    }
-  }
-  let fileEnv: Record<string, string> = {};
-  if (opts.envFile !== undefined) {
-    try {
-      fileEnv = readEnvFile(opts.envFile, opts.functionName);
-    } catch (e) {
-      if (e instanceof EnvFileError) throw new UsageError(e.message);
-      throw e;
     }
   }
   return {

@@ -1,5 +1,5 @@
 // Wire names and limits of the Lambda Runtime API as the runtime's own client uses them. The local emulator
-// keeps its copy in src/local/wire.ts so the runtime bundle never imports src/local.
+// re-exports them (src/local/wire.ts); nothing here imports src/local.
 
 /** tandem's version, sent as `User-Agent: tandem/<version>` (a test keeps it equal to package.json). */
 export const VERSION = '0.1.0';

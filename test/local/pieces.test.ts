@@ -58,6 +58,19 @@ describe('handler files', () => {
     expect(findHandlerFile(dir.dir, 'nope.handler')?.file).toBeUndefined();
     expect(findHandlerFile(dir.dir, 'nodot')).toBeUndefined();
   });
+
+  it('routes exactly as the runtime does: Python file first, then TANDEM_RUNTIME and prefixes', () => {
+    writeFileSync(join(dir.dir, 'app.py'), '');
+    writeFileSync(join(dir.dir, 'app.js'), '');
+    mkdirSync(join(dir.dir, 'web'));
+    writeFileSync(join(dir.dir, 'web', 'index.js'), '');
+    expect(findHandlerFile(dir.dir, 'app.handler')).toMatchObject({ language: 'python', file: 'app.py' });
+    expect(findHandlerFile(dir.dir, 'node:app.handler')).toMatchObject({ language: 'node', file: 'app.js' });
+    expect(findHandlerFile(dir.dir, 'app.handler', 'node')).toMatchObject({ language: 'node', file: 'app.js' });
+    expect(findHandlerFile(dir.dir, 'web.handler')).toMatchObject({ language: 'node', file: 'web' });
+    expect(findHandlerFile(dir.dir, 'missing.handler', 'node')).toMatchObject({ language: 'node', file: undefined });
+    expect(() => findHandlerFile(dir.dir, 'app.handler', 'ruby')).toThrow(/TANDEM_RUNTIME must be python or node/);
+  });
 });
 
 describe('HTTP prelude splitter', () => {
