@@ -160,7 +160,7 @@ class AdoptedWorker implements WorkerProcess {
     writeFd: number,
     readFd: number,
   ) {
-    this.label = `Python worker (pid ${pid})`;
+    this.label = `started by bootstrap (pid ${pid})`;
     this.input = new Socket({ fd: writeFd, readable: false, writable: true });
     this.output = new Socket({ fd: readFd, readable: true, writable: false });
     this.input.on('error', () => undefined);
