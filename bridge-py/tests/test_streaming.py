@@ -69,6 +69,26 @@ def slow_reader(event, context):
             f.write(str(i))
         yield b"%d" % i * (1024 * 1024)
 
+def coalesced(event, context):
+    # The test reads nothing until "done": item 1 fills the pipe, so the 100 small items after it wait
+    # behind that write and must leave as one frame.
+    yield b"a"
+    yield b"B" * (1024 * 1024)
+    for i in range(100):
+        yield b"%063d," % i
+    with open(event["progress"], "w") as f:
+        f.write("done")
+
+def lockstep(event, context):
+    # Each item is yielded only once the test has received the one before: a consumer that keeps up.
+    import os, time
+    for i in range(3):
+        if i:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(event["progress"] + str(i)) and time.monotonic() < deadline:
+                time.sleep(0.002)
+        yield b"item%d" % i
+
 def dispatch(event, context):
     return globals()[event["fn"]](event, context)
 """
@@ -203,6 +223,47 @@ class Streaming(unittest.TestCase):
         self.assertEqual("streamEnd", m["t"])
         self.assertEqual(8 * 1024 * 1024, total)
         self.assertEqual("7", open(progress).read())
+
+    def test_slow_consumer_gets_items_coalesced(self):
+        import os
+        import tempfile
+        import time
+
+        fd, progress = tempfile.mkstemp()
+        os.close(fd)
+        self.addCleanup(os.unlink, progress)
+        w = self.worker
+        w.send(invoke_msg("s1", json.dumps({"fn": "coalesced", "progress": progress}).encode()))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and open(progress).read() != "done":
+            time.sleep(0.01)
+        # The generator ran to its end although the pipe is full: the small items were gathered.
+        self.assertEqual("done", open(progress).read())
+        msgs = []
+        while not msgs or msgs[-1]["t"] not in ("streamEnd", "streamError"):
+            msgs.append(w.recv())
+        self.assertEqual("streamStart", msgs[0]["t"])
+        self.assertEqual("streamEnd", msgs[-1]["t"])
+        chunks = [m["data"] for m in msgs if m["t"] == "chunk"]
+        small = b"".join(b"%063d," % i for i in range(100))
+        self.assertEqual([b"a", b"B" * (1024 * 1024), small], chunks)
+
+    def test_fast_consumer_gets_each_item_at_once(self):
+        import os
+        import tempfile
+
+        base = tempfile.mkdtemp()
+        self.addCleanup(__import__("shutil").rmtree, base)
+        progress = os.path.join(base, "ack")
+        w = self.worker
+        w.send(invoke_msg("s1", json.dumps({"fn": "lockstep", "progress": progress}).encode()))
+        self.assertEqual("streamStart", w.recv()["t"])
+        for i in range(3):
+            # Item i is not followed by anything until we ack it: it must arrive on its own.
+            m = w.recv()
+            self.assertEqual({"t": "chunk", "id": "s1", "data": b"item%d" % i}, m)
+            open(progress + str(i + 1), "w").close()
+        self.assertEqual("streamEnd", w.recv()["t"])
 
     def test_tuple_result_is_not_streamed(self):
         msgs, _ = self.run_handler("not_streamed")
