@@ -5,7 +5,7 @@ its output sent as `streamStart`, `chunk`… (each ≤ 1 MiB), then `streamEnd` 
 
 The first item is written at once. After that an item is written at once too while Node keeps up (the pipe
 holds nothing unread and no write is under way); while Node has not read what was sent before, items are
-gathered and a small flusher thread writes them as one `chunk` frame (≤ 1 MiB) as soon as it gets to run
+gathered and a small flusher thread writes them as one `chunk` frame (≤ 64 KiB) as soon as it gets to run
 (the generator blocking or sleeping lets it run at once; a busy generator at the latest after the
 interpreter's switch interval). More than 1 MiB waiting makes the generator wait: backpressure is kept."""
 
@@ -16,6 +16,7 @@ from . import StreamingResponse, DEFAULT_STREAM_CONTENT_TYPE
 from .frames import WRITEV_MIN, bin_header, packed_str, write_all
 
 CHUNK_LIMIT = 1024 * 1024
+GATHER_LIMIT = WRITEV_MIN  # items gathered into one frame: up to 64 KiB together
 
 _NOT_STREAMS = (str, bytes, bytearray, dict, list, tuple, int, float, type(None))
 
@@ -128,10 +129,17 @@ class _Coalescer:
                     return
                 while self.busy:  # the generator's thread is finishing a direct write
                     cond.wait()
-                parts = self.pending
-                n = self.pending_bytes
-                self.pending = []
-                self.pending_bytes = 0
+                pending = self.pending
+                # Gather at most GATHER_LIMIT bytes (one item if it is larger): a large frame would make
+                # Node wait for all of it before passing any on.
+                n = len(pending[0])
+                k = 1
+                while k < len(pending) and n + len(pending[k]) <= GATHER_LIMIT:
+                    n += len(pending[k])
+                    k += 1
+                parts = pending[:k]
+                del pending[:k]
+                self.pending_bytes -= n
                 self.busy = True
                 cond.notify_all()
             try:
