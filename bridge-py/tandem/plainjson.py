@@ -23,31 +23,21 @@ def is_plain(o):
     while stack:
         x = pop()
         if type(x) is dict:
-            for k, v in x.items():
+            for k in x:
                 if type(k) is not str:
                     return False
-                tv = type(v)
-                if tv in scalars:
-                    continue
-                if tv is dict or tv is list:
-                    if id(v) in seen:
-                        return False
-                    see(id(v))
-                    push(v)
-                else:
+            x = x.values()
+        for v in x:
+            tv = type(v)
+            if tv in scalars:
+                continue
+            if tv is dict or tv is list:
+                if id(v) in seen:
                     return False
-        else:
-            for v in x:
-                tv = type(v)
-                if tv in scalars:
-                    continue
-                if tv is dict or tv is list:
-                    if id(v) in seen:
-                        return False
-                    see(id(v))
-                    push(v)
-                else:
-                    return False
+                see(id(v))
+                push(v)
+            else:
+                return False
     return True
 
 
