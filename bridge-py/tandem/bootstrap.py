@@ -188,29 +188,23 @@ def _too_large(size, max_frame):
     )
 
 
+def _header_json(raw, what):
+    """A JSON /next header parsed with stdlib json, as awslambdaric does; None when absent or empty."""
+    if not raw:
+        return None
+    try:
+        import json
+
+        return json.loads(raw)
+    except Exception as e:
+        raise FaultException(LAMBDA_CONTEXT_UNMARSHAL_ERROR, "Unable to parse {} JSON: {}".format(what, str(e)))
+
+
 def create_lambda_context(
     client_context_json, cognito_identity_json, epoch_deadline_time_in_ms, invoke_id, invoked_function_arn, tenant_id
 ):
-    client_context = None
-    if client_context_json:
-        try:
-            import json
-
-            client_context = json.loads(client_context_json)
-        except Exception as e:
-            raise FaultException(
-                LAMBDA_CONTEXT_UNMARSHAL_ERROR, "Unable to parse Client Context JSON: {}".format(str(e))
-            )
-    cognito_identity = None
-    if cognito_identity_json:
-        try:
-            import json
-
-            cognito_identity = json.loads(cognito_identity_json)
-        except Exception as e:
-            raise FaultException(
-                LAMBDA_CONTEXT_UNMARSHAL_ERROR, "Unable to parse Cognito Identity JSON: {}".format(str(e))
-            )
+    client_context = _header_json(client_context_json, "Client Context")
+    cognito_identity = _header_json(cognito_identity_json, "Cognito Identity")
     return LambdaContext(
         invoke_id,
         client_context,
