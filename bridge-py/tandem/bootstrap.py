@@ -1,5 +1,5 @@
 """The worker's runtime: init (handler import), one invoke, one call — AWS's `bootstrap.run` /
-`handle_event_request` flow (python-runtime.md §3, §7) over the worker protocol.
+`handle_event_request` flow over the worker protocol.
 
 This file is named bootstrap.py on purpose: AWS's stack-trace rule drops leading frames from files whose
 path contains `/bootstrap.py`, and the handler is called directly from `handle_invoke` below.

@@ -1,5 +1,5 @@
-"""The `context` object handed to handlers, attribute for attribute as AWS's LambdaContext
-(python-runtime.md §4): same attributes, same public dir(), same repr."""
+"""The `context` object handed to handlers, attribute for attribute as AWS's LambdaContext:
+same attributes, same public dir(), same repr."""
 
 import logging
 import os

@@ -1,4 +1,4 @@
-"""Error documents as AWS's runtime builds them (python-runtime.md §2.3, §3): the error body, the X-Ray
+"""Error documents as AWS's runtime builds them: the error body, the X-Ray
 cause, the runtime's own FaultExceptions and the stack-frame filtering."""
 
 import os

@@ -1,4 +1,4 @@
-"""Finding the handler as AWS's runtime does (python-runtime.md §2.1, §2.2): sys.path order, .pth files in
+"""Finding the handler as AWS's runtime does: sys.path order, .pth files in
 the task root, `_HANDLER` resolution and the init-phase FaultExceptions."""
 
 import os

@@ -1,4 +1,4 @@
-"""Logging as AWS's runtime sets it up (python-runtime.md §6): unbuffered stdout/stderr, the root handler
+"""Logging as AWS's runtime sets it up: unbuffered stdout/stderr, the root handler
 with its filter and TEXT/JSON formatter, the telemetry-fd sink, and the `[ERROR]` line for uncaught errors."""
 
 import logging

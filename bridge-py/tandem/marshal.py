@@ -1,4 +1,4 @@
-"""JSON in and out, as AWS's runtime does it (python-runtime.md §5).
+"""JSON in and out, as AWS's runtime does it (docs/python-worker.md, JSON).
 
 simplejson with AWS's Encoder when simplejson is importable; otherwise a byte-identical emulation built on
 the stdlib `json` module (same output, same error messages). Imported lazily: only the first invoke pays.

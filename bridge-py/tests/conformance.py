@@ -1,6 +1,7 @@
-"""Test helper: replays a conformance case (shared/conformance/cases/*.json) against worker.py directly and
-produces the normalised recording the case's `expected` holds (README.md normalisation, worker level:
-the worker's frames are mapped to the POSTs the Node runtime would make)."""
+"""Test helper: replays a recorded conformance case (test/conformance/recorded/python/cases/*.json) against
+worker.py directly and produces the normalised recording the case's `expected` holds (the normalisation of
+test/conformance/recorded/README.md, worker level: the worker's frames are mapped to the POSTs the Node
+runtime would make)."""
 
 import base64
 import json
@@ -13,11 +14,10 @@ import time
 from .workerproc import Worker, base_env, invoke_msg, handshake
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CANDIDATES = [
-    os.environ.get("TANDEM_CONFORMANCE_DIR") or "",
-    os.path.join(HERE, "..", "..", "test", "conformance", "cases-python"),
-    os.path.join(HERE, "..", "..", "..", "shared", "conformance"),
-]
+# The Python case set (a folder holding cases/ and handlers/): $TANDEM_CONFORMANCE_PYTHON, else the recorded one.
+CASES_DIR = os.environ.get("TANDEM_CONFORMANCE_PYTHON") or os.path.join(
+    HERE, "..", "..", "test", "conformance", "recorded", "python"
+)
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:conformance-fn"
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -25,10 +25,10 @@ NEXT = "GET /2018-06-01/runtime/invocation/next"
 
 
 def conformance_dir():
-    for c in CANDIDATES:
-        if c and os.path.isdir(os.path.join(c, "cases")):
-            return os.path.abspath(c)
-    return None
+    """The case set's folder; a missing one is an error, never a skip (the cases are part of the repo)."""
+    if not os.path.isdir(os.path.join(CASES_DIR, "cases")):
+        raise FileNotFoundError("no conformance cases at %s" % os.path.join(CASES_DIR, "cases"))
+    return os.path.abspath(CASES_DIR)
 
 
 _STDLIB = re.compile(r"(?<![\w./-])/(?!var/task/)(?:[^\s\"'\\/:<>]+/)*lib/python3\.11/")

@@ -29,8 +29,6 @@ class ConformanceCases(unittest.TestCase):
 
     def test_cases(self):
         base = conformance_dir()
-        if base is None:
-            self.skipTest("no conformance cases found (set TANDEM_CONFORMANCE_DIR)")
         only = os.environ.get("TANDEM_CASE")
         cases = []
         for path in sorted(glob.glob(os.path.join(base, "cases", "*.json"))):

@@ -1,5 +1,5 @@
 """Logging through a real worker: telemetry-fd frames, TEXT/JSON, levels, the [ERROR] line, context.log,
-request-id globals (python-runtime.md §6)."""
+request-id globals (docs/python-worker.md)."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""Result encoding and event decoding: AWS's observed table (python-runtime.md §5), on simplejson when it is
+"""Result encoding and event decoding: AWS's observed behaviour (docs/python-worker.md, JSON), on simplejson when it is
 importable and on the stdlib emulation always; the emulation is checked against simplejson when both exist."""
 
 import collections

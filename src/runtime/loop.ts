@@ -1,6 +1,6 @@
 // The invocation loop: GET /next, hand the invocation to the host, post what it answered. One lane per
 // invocation that may run at once (1, or AWS_LAMBDA_MAX_CONCURRENCY), each with its own /next.
-// Status handling (runtime-api.md §1): 2xx → next; 500 (any 5xx) → end the runtime; 400/403/410/413 and
+// Status handling, as the Runtime API documents it: 2xx → next; 500 (any 5xx) → end the runtime; 400/403/410/413 and
 // other 4xx → log and carry on. A transport failure on a POST is logged; the next /next tells whether the
 // Runtime API is gone. A host whose process died ends the runtime with that process's exit status.
 import { diag } from './diag.ts';

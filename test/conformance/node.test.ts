@@ -1,4 +1,4 @@
-// Node conformance: every case of ../shared/conformance-node/cases (Node handlers, recorded from
+// Node conformance: every case of test/conformance/recorded/node (Node handlers, recorded from
 // aws-lambda-ric 3.3.0 on Node 20) replayed through the real bootstrap, normalised with the Node rules.
 import { afterAll, describe, expect, test } from 'vitest';
 import { reportResult, writeReport } from './report.ts';
@@ -9,7 +9,7 @@ const CASE_TIMEOUT_MS = 120_000;
 const cases = loadCases(NODE_CASES_DIR);
 const run = limiter(Number(process.env.TANDEM_CONFORMANCE_CONCURRENCY ?? 3));
 const interpreter = `node ${process.version}`;
-// The recordings hold Node 20's engine messages and util.inspect output (conformance-node/README.md).
+// The recordings hold Node 20's engine messages and util.inspect output (recorded/README.md).
 const NOT_20 = process.versions.node.split('.')[0] !== '20' ? ` (the recordings are Node 20's; this is ${process.version}: engine messages may differ)` : '';
 
 afterAll(() => {

@@ -1,6 +1,6 @@
 // The conformance normaliser: ONE function, `normalise`, that turns a raw recording of a runtime run (every
-// Runtime API request, stdout bytes, how the process ended) into the `expected` shape of the shared case files,
-// following /work/shared/conformance/README.md ("Normalisation", steps 1-8) exactly, regexes included.
+// Runtime API request, stdout bytes, how the process ended) into the `expected` shape of the recorded case files,
+// following test/conformance/recorded/README.md ("Normalisation", steps 1-8) exactly, regexes included.
 //
 // The README's regexes are Python `re` patterns on `str`. They are translated here with their Python meaning:
 // `\w`, `\d` and `\s` are Unicode-aware (as in Python), `.` excludes only `\n`, and `(?m)^` matches only at the

@@ -1,4 +1,4 @@
-// Python conformance: every case of ../shared/conformance/cases replayed through the real bootstrap, on the
+// Python conformance: every case of test/conformance/recorded/python replayed through the real bootstrap, on the
 // pyenv python3 (3.11, stdlib json path) and on Debian's /usr/bin/python3.11 (with simplejson, as AWS's runtime
 // has it). A failure names the case and its first difference.
 import { existsSync } from 'node:fs';

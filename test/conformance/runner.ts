@@ -1,7 +1,8 @@
-// The conformance runner: replays one shared case (../shared/conformance*/cases/*.json) through the real
-// `bootstrap` and the project's own Runtime API emulator (src/local/runtime-api-server.ts), by the runner
-// contract of /work/shared/conformance/README.md: fresh task root, exact /next headers and ids, the documented
-// environment, the documented end-of-run rules; then normalises the recording (normalise.ts) and compares.
+// The conformance runner: replays one recorded case (test/conformance/recorded/<set>/cases/*.json) through
+// the real `bootstrap` and the project's own Runtime API emulator (src/local/runtime-api-server.ts), by the
+// runner contract of test/conformance/recorded/README.md: fresh task root, exact /next headers and ids, the
+// documented environment, the documented end-of-run rules; then normalises the recording (normalise.ts) and
+// compares.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
@@ -11,14 +12,15 @@ import { RuntimeApiServer, type QueuedInvocation } from '../../src/local/runtime
 import { describeDifference, firstDifference, normalise, type Difference, type Normalised, type RawRecording } from './normalise.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** Where the shared case sets live: `$TANDEM_CONFORMANCE_ROOT`, else `<repo>/../shared`. */
-export const SHARED_ROOT = process.env.TANDEM_CONFORMANCE_ROOT ?? resolve(REPO_ROOT, '../shared');
-export const PYTHON_CASES_DIR = join(SHARED_ROOT, 'conformance');
-export const NODE_CASES_DIR = join(SHARED_ROOT, 'conformance-node');
+const RECORDED = join(REPO_ROOT, 'test/conformance/recorded');
+/** The Python case set (a folder holding cases/ and handlers/): `$TANDEM_CONFORMANCE_PYTHON`, else the recorded one. */
+export const PYTHON_CASES_DIR = process.env.TANDEM_CONFORMANCE_PYTHON || join(RECORDED, 'python');
+/** The Node case set: `$TANDEM_CONFORMANCE_NODE`, else the recorded one. */
+export const NODE_CASES_DIR = process.env.TANDEM_CONFORMANCE_NODE || join(RECORDED, 'node');
 /** The runtime under test: `$TANDEM_CONFORMANCE_BOOTSTRAP` (absolute), else `<repo>/bootstrap`. */
 export const BOOTSTRAP = process.env.TANDEM_CONFORMANCE_BOOTSTRAP ?? join(REPO_ROOT, 'bootstrap');
 
-// The README's fixed values.
+// The fixed values of the runner contract (recorded/README.md).
 export const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:conformance-fn';
 export const TRACE_ID = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
 const DEFAULT_DEADLINE_MS = 30_000;
@@ -66,10 +68,11 @@ function fail(file: string, message: string): never {
 export function loadCases(dir: string): ConformanceCase[] {
   const casesDir = join(dir, 'cases');
   if (!existsSync(casesDir)) {
-    throw new Error(`no conformance cases at ${casesDir} (set TANDEM_CONFORMANCE_ROOT to the folder holding conformance/ and conformance-node/)`);
+    throw new Error(`no conformance cases at ${casesDir}: the recorded cases belong in the repo (test/conformance/recorded/)`);
   }
-  return readdirSync(casesDir)
-    .filter((f) => f.endsWith('.json'))
+  const files = readdirSync(casesDir).filter((f) => f.endsWith('.json'));
+  if (files.length === 0) throw new Error(`no conformance cases in ${casesDir}`);
+  return files
     .sort()
     .map((f) => {
       const file = join(casesDir, f);

@@ -1,5 +1,5 @@
 // The basic Python conformance cases on every Python 3.9-3.13 installed (pyenv) and on /usr/bin/python3.11,
-// against the shared 3.11 expectations adjusted per version by versions.ts (which documents each difference).
+// against the recorded 3.11 expectations adjusted per version by versions.ts (which documents each difference).
 // A version that is not installed is skipped with a visible reason.
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';

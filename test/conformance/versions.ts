@@ -1,4 +1,4 @@
-// Expectation adjustments for the multi-version conformance test (versions.test.ts). The shared expectations
+// Expectation adjustments for the multi-version conformance test (versions.test.ts). The recorded expectations
 // are Python 3.11 recordings; they change ONLY where AWS's runtime really behaves differently on another version:
 //   - 3.9 and 3.10 print no caret lines (`~~^^^^`) in tracebacks (PEP 657 came with 3.11): logger.exception's
 //     traceback and the JSON log's `stackTrace` lose them. (The error body's `stackTrace` never has carets:

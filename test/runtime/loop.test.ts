@@ -1,4 +1,4 @@
-// The invocation loop's status handling (runtime-api.md §1): 500 ends the runtime, 400/403/410/413 are
+// The invocation loop's status handling: 500 ends the runtime, 400/403/410/413 are
 // logged and the loop carries on; host outcomes (died, error with exit, streamed) end or continue as they
 // should. In-process with the real client against a scripted server, plus one run of the real bootstrap.
 import { spawn } from 'node:child_process';
