@@ -21,16 +21,23 @@ def _fd(name, default):
     return fd
 
 
+def _runtime_path():
+    """Python puts this script's folder first on sys.path; it holds the worker's entry point and tests, which
+    handlers must not be able to import. The runtime's importable folder is lib/, holding only the `tandem`
+    package (docs/python-worker.md, sys.path). Returns it, in the place of this folder."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    runtime_dir = os.path.join(here, "lib")
+    drop = (here, os.path.dirname(os.path.realpath(__file__)), runtime_dir)
+    sys.path[:] = [runtime_dir] + [p for p in sys.path if p not in drop]
+    return runtime_dir
+
+
 def main():
     fd_in = _fd("TANDEM_FD_IN", 3)
     fd_out = _fd("TANDEM_FD_OUT", 4)
     mode = os.environ.pop("TANDEM_MODE", None) or "handler"
     max_frame = os.environ.get("TANDEM_MAX_FRAME_BYTES")
-    bridge_dir = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and sys.path[0] == bridge_dir:
-        pass
-    elif bridge_dir not in sys.path:
-        sys.path.insert(0, bridge_dir)
+    runtime_dir = _runtime_path()
 
     from tandem import frames
 
@@ -45,7 +52,7 @@ def main():
 
     from tandem.main import run
 
-    run(fd_in, fd_out, mode, max_frame, bridge_dir)
+    run(fd_in, fd_out, mode, max_frame, runtime_dir)
 
 
 if __name__ == "__main__":

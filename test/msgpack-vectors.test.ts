@@ -1,4 +1,4 @@
-// The Python worker's msgpack codec (bridge-py/tandem/frames.py) against msgpackr, both ways:
+// The Python worker's msgpack codec (bridge-py/lib/tandem/frames.py) against msgpackr, both ways:
 // frames packed by msgpackr are decoded by Python, re-encoded and unpacked again by msgpackr;
 // frames encoded by Python are unpacked by msgpackr. Runs real Python processes.
 import { describe, it, expect } from 'vitest';

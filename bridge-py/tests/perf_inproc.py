@@ -20,8 +20,12 @@ def main():
     bridge = os.path.dirname(HERE)
     if args and os.path.isdir(args[0]):
         bridge = os.path.abspath(args.pop(0))
-    # Only the chosen checkout's `tandem` package is importable.
-    sys.path[:] = [bridge, HANDLERS] + [p for p in sys.path[1:] if p not in ("", os.getcwd(), os.path.dirname(HERE))]
+    # Only the chosen checkout's `tandem` package is importable (in <bridge>/lib, or <bridge> in older trees).
+    if os.path.isdir(os.path.join(bridge, "lib", "tandem")):
+        bridge = os.path.join(bridge, "lib")
+    sys.path[:] = [bridge, HANDLERS] + [
+        p for p in sys.path[1:] if p not in ("", os.getcwd(), os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "lib"))
+    ]
     os.environ.update(
         {
             "AWS_LAMBDA_FUNCTION_NAME": "bench-fn",

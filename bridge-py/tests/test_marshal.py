@@ -8,7 +8,6 @@ import sys
 import unittest
 import uuid
 
-from .workerproc import BRIDGE_DIR  # noqa: F401  (puts bridge-py on sys.path)
 
 from tandem import jsonemu, marshal
 from tandem.errors import FaultException

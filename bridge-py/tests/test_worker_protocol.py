@@ -40,7 +40,7 @@ def interrupted(event, context):
 
 def paths(event, context):
     import vendored_mod
-    return {"path": sys.path[:5], "pythonpath": os.environ.get("PYTHONPATH"), "vendored": vendored_mod.X}
+    return {"path": sys.path, "pythonpath": os.environ.get("PYTHONPATH"), "vendored": vendored_mod.X}
 
 def trace(event, context):
     return [os.environ.get("_X_AMZN_TRACE_ID"), context.tenant_id, context._epoch_deadline_time_in_ms]
@@ -147,7 +147,9 @@ class WorkerProtocol(unittest.TestCase):
             self.assertEqual(b"", w.stdout())
 
     def test_sys_path_and_pth_files(self):
-        from .workerproc import BRIDGE_DIR
+        import site
+
+        from . import RUNTIME_DIR
 
         files = {"lambda_function.py": HANDLER, "vendor/vendored_mod.py": "X = 42\n", "extra.pth": "vendor\n"}
         with TaskRoot(files) as root:
@@ -159,8 +161,12 @@ class WorkerProtocol(unittest.TestCase):
             self.assertEqual(root, body["path"][0])
             self.assertRegex(body["path"][1], r"^/opt/python/lib/python3\.\d+/site-packages$")
             self.assertEqual("/opt/python", body["path"][2])
-            self.assertEqual(BRIDGE_DIR, body["path"][3])
-            self.assertEqual(BRIDGE_DIR, body["pythonpath"])
+            # Then the interpreter's site-packages (as AWS's /var/lang/lib/python3.11/site-packages), then the
+            # runtime dir (as AWS's /var/runtime), which is also what child processes get as PYTHONPATH.
+            site_dirs = site.getsitepackages()
+            runtime_at = body["path"].index(RUNTIME_DIR)
+            self.assertTrue(all(p in site_dirs for p in body["path"][3:runtime_at]), body["path"])
+            self.assertEqual(RUNTIME_DIR, body["pythonpath"])
             self.assertEqual(42, body["vendored"])
 
     def test_not_callable_reports_one_runtime_frame(self):

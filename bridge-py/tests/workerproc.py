@@ -8,9 +8,8 @@ import time
 
 BRIDGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(BRIDGE_DIR, "worker.py")
-sys.path.insert(0, BRIDGE_DIR) if BRIDGE_DIR not in sys.path else None
 
-from tandem import frames  # noqa: E402
+from tandem import frames  # (importable from bridge-py/lib: see tests/__init__.py)
 
 PYTHON = os.environ.get("TANDEM_TEST_PYTHON") or sys.executable
 

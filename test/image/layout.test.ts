@@ -73,7 +73,7 @@ describe('.dockerignore', () => {
   });
 
   it('leaves out what the images must not hold', () => {
-    for (const path of ['node_modules', 'node_modules/esbuild/package.json', '.git/HEAD', 'dist/runtime.mjs', 'test/image/lint.test.ts', 'bench/run.mjs', 'bridge-py/tests/test_frames.py', 'bridge-py/tandem/__pycache__/x.cpython-311.pyc', 'docs/images.md', 'examples/mixed/node_modules/pkg/index.js']) {
+    for (const path of ['node_modules', 'node_modules/esbuild/package.json', '.git/HEAD', 'dist/runtime.mjs', 'test/image/lint.test.ts', 'bench/run.mjs', 'bridge-py/tests/test_frames.py', 'bridge-py/lib/tandem/__pycache__/x.cpython-311.pyc', 'docs/images.md', 'examples/mixed/node_modules/pkg/index.js']) {
       expect(IGNORE.excludes(path), path).toBe(true);
     }
   });

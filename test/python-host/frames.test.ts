@@ -1,5 +1,5 @@
 // Protocol frames: our encoder against msgpackr's decoder and against the Python worker's own codec
-// (bridge-py/tandem/frames.py, through bridge-py/tests/msgpack_echo.py), the incremental decoder in every
+// (bridge-py/lib/tandem/frames.py, through bridge-py/tests/msgpack_echo.py), the incremental decoder in every
 // split, and the frames it must refuse (oversized before allocating, not a map, no type, garbage).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -14,24 +14,38 @@ from .errors import (
 )
 
 
-def setup_sys_path(task_root, runtime_dir):
-    """sys.path = [task root, /opt/python/lib/pythonX.Y/site-packages, /opt/python, <runtime dir>, …rest]
-    (the /opt entries only when PYTHONPATH is unset, as /var/runtime/bootstrap.py does)."""
+def setup_sys_path(task_root, runtime_dir, layers=None):
+    """Arrange sys.path as AWS's python3.11 launcher does, with `runtime_dir` (the folder holding only the
+    `tandem` package) where AWS has /var/runtime:
+
+        [task root, /opt/python/lib/pythonX.Y/site-packages, /opt/python, <the interpreter's site-packages>,
+         runtime dir, ...the interpreter's own entries (its site-packages again at the end)]
+
+    The layer folders (`layers`, default the two /opt ones) and the site-packages copy come in only when
+    PYTHONPATH is absent from the environment; PYTHONPATH is then set to the runtime dir for child
+    processes. `.pth` files in the task root (and in the layers) are processed."""
     import site
 
-    rest = [p for p in sys.path if p != runtime_dir]
+    pythonpath_set = "PYTHONPATH" in os.environ
     front = [task_root]
-    opt_dirs = []
-    if not os.environ.get("PYTHONPATH"):
-        opt_dirs = ["/opt/python/lib/python%d.%d/site-packages" % sys.version_info[:2], "/opt/python"]
-        front += opt_dirs
-    sys.path[:] = front + [runtime_dir] + rest
+    if not pythonpath_set:
+        if layers is None:
+            layers = ["/opt/python/lib/python%d.%d/site-packages" % sys.version_info[:2], "/opt/python"]
+        front += layers + _site_packages(site)
+    sys.path[:] = front + [runtime_dir] + [p for p in sys.path if p != runtime_dir]
     site.addsitedir(task_root)
-    for d in opt_dirs:
-        if os.path.isdir(d):
-            site.addsitedir(d)
-    if not os.environ.get("PYTHONPATH"):
+    if not pythonpath_set:
+        for layer in layers:
+            if os.path.isdir(layer):
+                site.addsitedir(layer)
         os.environ["PYTHONPATH"] = runtime_dir
+
+
+def _site_packages(site):
+    """The interpreter's own site-packages folders that are on sys.path (AWS's image has one:
+    /var/lang/lib/pythonX.Y/site-packages, where boto3 is), in sys.path order."""
+    known = set(getattr(site, "getsitepackages", list)())
+    return [p for p in sys.path if p in known]
 
 
 def handler_name():
