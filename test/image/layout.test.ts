@@ -10,11 +10,11 @@
 // its real path, not the pyenv shim) and TANDEM_NODE to the Node running the tests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, parse as parsePath } from 'node:path';
 import { RuntimeApiServer, type InvocationResult } from '../../src/local/runtime-api-server.ts';
-import { finalStage, parseDockerfile } from './dockerfile-model.ts';
+import { finalStage, parseDockerfile, type Stage } from './dockerfile-model.ts';
 import { DockerIgnore } from './dockerignore.ts';
 import { inRoot, layOut, layoutEnv, type StageOutput } from './layout.ts';
 
@@ -79,6 +79,77 @@ describe('.dockerignore', () => {
   });
 });
 
+/** The final stage's ENV under the temp root, with this machine's interpreters standing in for the image's. */
+function imageEnv(stage: Stage, root: string, python: string): Record<string, string> {
+  return layoutEnv(stage, root, {
+    TANDEM_PYTHON: python,
+    TANDEM_NODE: process.execPath,
+    // The tools the bootstrap may call (bash, env) plus the test's node; nothing from the repository.
+    PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+  });
+}
+
+/** Starts <root>/var/runtime/bootstrap as Lambda would (own process group); `invoke` sends one event. */
+function startBootstrap(root: string, env: Record<string, string>, handler: string, server: RuntimeApiServer) {
+  let output = '';
+  const child = spawn(inRoot(root, '/var/runtime/bootstrap'), [], {
+    cwd: env.LAMBDA_TASK_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...env,
+      AWS_LAMBDA_RUNTIME_API: server.address,
+      _HANDLER: handler,
+      HOME: root,
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_LAMBDA_FUNCTION_NAME: 'tandem-image-layout',
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+      AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/tandem-image-layout',
+      AWS_LAMBDA_LOG_STREAM_NAME: 'layout',
+    },
+  });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<InvocationResult>((resolve) =>
+    child.once('exit', (code, signal) =>
+      resolve({
+        kind: 'error',
+        errorType: 'Runtime.ExitError',
+        body: Buffer.from(`bootstrap exited (${code ?? signal}) before answering`),
+        source: 'platform',
+        streamed: false,
+      }),
+    ),
+  );
+  return {
+    child,
+    /** One invocation; fails the test unless the function answered with a response. */
+    async invoke(body: Buffer): Promise<{ result: InvocationResult & { kind: 'response' }; requestId: string }> {
+      const pending = server.enqueue({ body });
+      const result = await Promise.race([pending.result, exited]);
+      if (result.kind !== 'response') {
+        expect.fail(`${result.errorType}: ${result.body.toString()}\n--- bootstrap output ---\n${output}`);
+      }
+      return { result, requestId: pending.requestId };
+    },
+  };
+}
+
+/** Ends a bootstrap's process group (it leads its own) with everything it started. */
+function killGroup(child: ChildProcess | undefined): void {
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 interface ImageCase {
   file: string;
   buildArgs: Record<string, string>;
@@ -121,7 +192,6 @@ describe.each(CASES)('$file $buildArgs laid out in a temp folder', ({ file, buil
   let root: string;
   let server: RuntimeApiServer;
   let child: ChildProcess | undefined;
-  let output = '';
 
   beforeAll(async () => {
     // The image's bundle stage runs `npm run build`; here the repo's dist/ stands in for its output.
@@ -131,14 +201,7 @@ describe.each(CASES)('$file $buildArgs laid out in a temp folder', ({ file, buil
   });
 
   afterAll(async () => {
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      // The bootstrap leads its own process group: end it with everything it started.
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killGroup(child);
     await server?.close();
     if (root) rmSync(root, { recursive: true, force: true });
   });
@@ -157,54 +220,88 @@ describe.each(CASES)('$file $buildArgs laid out in a temp folder', ({ file, buil
   it('answers an invocation of the CMD handler through the Runtime API', async () => {
     expect(stage.cmd).toBeDefined();
     const [handler] = stage.cmd!;
-    const env = layoutEnv(stage, root, {
-      TANDEM_PYTHON: localPython(),
-      TANDEM_NODE: process.execPath,
-      // The tools the bootstrap may call (bash, env) plus the test's node; nothing from the repository.
-      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-    });
+    const env = imageEnv(stage, root, localPython());
     expect(env.LAMBDA_TASK_ROOT).toBe(inRoot(root, '/var/task'));
     expect(env.LAMBDA_RUNTIME_DIR).toBe(inRoot(root, '/var/runtime'));
-    child = spawn(inRoot(root, '/var/runtime/bootstrap'), [], {
-      cwd: env.LAMBDA_TASK_ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...env,
-        AWS_LAMBDA_RUNTIME_API: server.address,
-        _HANDLER: handler,
-        HOME: root,
-        LANG: 'en_US.UTF-8',
-        TZ: ':UTC',
-        AWS_REGION: 'us-east-1',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_LAMBDA_FUNCTION_NAME: 'tandem-image-layout',
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-        AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/tandem-image-layout',
-        AWS_LAMBDA_LOG_STREAM_NAME: 'layout',
-      },
-    });
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<InvocationResult>((resolve) =>
-      child!.once('exit', (code, signal) =>
-        resolve({
-          kind: 'error',
-          errorType: 'Runtime.ExitError',
-          body: Buffer.from(`bootstrap exited (${code ?? signal}) before answering`),
-          source: 'platform',
-          streamed: false,
-        }),
-      ),
-    );
-
+    const started = startBootstrap(root, env, handler!, server);
+    child = started.child;
     const event = { name: 'image layout', prompt: 'image layout', delay: 0 };
-    const pending = server.enqueue({ body: Buffer.from(JSON.stringify(event)) });
-    const result = await Promise.race([pending.result, exited]);
-    if (result.kind !== 'response') {
-      expect.fail(`${result.errorType}: ${result.body.toString()}\n--- bootstrap output ---\n${output}`);
+    const { result, requestId } = await started.invoke(Buffer.from(JSON.stringify(event)));
+    check(result, requestId);
+  });
+});
+
+// boto3 and botocore: each image pip-installs them into its interpreter's site-packages (BOTO3_VERSION; the RUN
+// line checks the place at build time, lint.test.ts checks the line). Here a venv of this machine's Python
+// stands in for that interpreter, with stand-in boto3 and botocore packages of the pinned version in its
+// site-packages, where pip would put them: the handler gets them, after the task root and before the runtime
+// dir as on AWS, and a boto3 packaged in the task root wins over the image's.
+describe.each(['Dockerfile.al2', 'Dockerfile.al2023'])('%s: boto3 in the import order', (file) => {
+  const stage = finalStage(parseDockerfile(readFileSync(join(ROOT, file), 'utf8')));
+  const version = stage.args.get('BOTO3_VERSION');
+  let root: string;
+  let server: RuntimeApiServer;
+  let child: ChildProcess | undefined;
+  let python: string;
+  let sitePackages: string;
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
+    root = mkdtempSync(join(tmpdir(), 'tandem-image-boto3-'));
+    layOut(stage, { context: ROOT, ignore: IGNORE, root, stageOutputs: STAGE_OUTPUTS });
+    const venv = join(root, 'stand-in-python');
+    execFileSync(localPython(), ['-m', 'venv', '--without-pip', '--system-site-packages', venv]);
+    python = join(venv, 'bin', 'python');
+    sitePackages = execFileSync(python, ['-c', 'import site; print(site.getsitepackages()[0])'], { encoding: 'utf8' }).trim();
+    for (const pkg of ['boto3', 'botocore']) {
+      mkdirSync(join(sitePackages, pkg));
+      writeFileSync(join(sitePackages, pkg, '__init__.py'), `__version__ = ${JSON.stringify(version)}\n`);
     }
-    check(result, pending.requestId);
+    writeFileSync(
+      inRoot(root, '/var/task/boto3_probe.py'),
+      'import sys\n\nimport boto3\nimport botocore\n\n\ndef handler(event, context):\n' +
+        '    return {"boto3": boto3.__file__, "version": boto3.__version__, "botocore": botocore.__file__, "sys_path": sys.path}\n',
+    );
+  });
+
+  afterAll(async () => {
+    killGroup(child);
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  async function probe(): Promise<{ boto3: string; version: string; botocore: string; sys_path: string[] }> {
+    // A fresh runtime (and Runtime API: the previous runtime's /next may still be held) per probe.
+    killGroup(child);
+    await server?.close();
+    server = await RuntimeApiServer.start();
+    const started = startBootstrap(root, imageEnv(stage, root, python), 'boto3_probe.handler', server);
+    child = started.child;
+    const { result } = await started.invoke(Buffer.from('{}'));
+    return JSON.parse(result.body.toString());
+  }
+
+  it('pins a version', () => {
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("imports the image's boto3 and botocore, from site-packages between the task root and the runtime dir", async () => {
+    const got = await probe();
+    expect(got.boto3).toBe(join(sitePackages, 'boto3', '__init__.py'));
+    expect(got.botocore).toBe(join(sitePackages, 'botocore', '__init__.py'));
+    expect(got.version).toBe(version);
+    const at = (p: string) => got.sys_path.indexOf(p);
+    expect(at(inRoot(root, '/var/task'))).toBe(0);
+    expect(at(sitePackages)).toBeGreaterThan(at('/opt/python'));
+    expect(at(inRoot(root, '/var/runtime/bridge-py/lib'))).toBeGreaterThan(at(sitePackages));
+  });
+
+  it('lets a boto3 packaged in the task root win over the image one', async () => {
+    mkdirSync(inRoot(root, '/var/task/boto3'));
+    writeFileSync(inRoot(root, '/var/task/boto3/__init__.py'), '__version__ = "packaged"\n');
+    const got = await probe();
+    expect(got.boto3).toBe(inRoot(root, '/var/task/boto3/__init__.py'));
+    expect(got.version).toBe('packaged');
+    expect(got.botocore).toBe(join(sitePackages, 'botocore', '__init__.py'));
   });
 });

@@ -94,6 +94,26 @@ describe.each(IMAGES)('$file', ({ file, base, python }) => {
     expect(model.stages.some((s) => s.runs.some((r) => /pip install[^\n]*\bsimplejson\b/.test(r)))).toBe(true);
   });
 
+  it('installs boto3 and botocore pinned, into the interpreter\'s site-packages, unless BOTO3_VERSION is empty', () => {
+    expect(last.args.get('BOTO3_VERSION')).toMatch(/^\d+\.\d+\.\d+$/);
+    const run = last.runs.find((r) => /\bboto3==/.test(r));
+    expect(run, 'a RUN line installing boto3').toBeDefined();
+    expect(run).toMatch(/if \[ -n "\$\{BOTO3_VERSION\}" \]; then/);
+    expect(run).toMatch(/"\$TANDEM_PYTHON" -m pip install [^\n]*\\\s+"boto3==\$\{BOTO3_VERSION\}" "botocore==\$\{BOTO3_VERSION\}"/);
+    // Not beside the function (--target), not in a user or other prefix: the interpreter's own site-packages,
+    // which the build checks.
+    expect(run).not.toMatch(/--target|--user|--prefix|--root[\s=]/);
+    expect(run).toMatch(/in site\.getsitepackages\(\)/);
+    // Installed before the function's own requirements, so the function's pins win at build time too.
+    const at = (re: RegExp) => last.instructions.findIndex((i) => re.test(i.getTextContent()));
+    expect(at(/\bboto3==/)).toBeLessThan(at(/-r "\$\{LAMBDA_TASK_ROOT\}\/requirements\.txt"/));
+  });
+
+  it('pins the same boto3 in both images', () => {
+    const other = finalStage(parseDockerfile(read(file === 'Dockerfile.al2' ? 'Dockerfile.al2023' : 'Dockerfile.al2')));
+    expect(last.args.get('BOTO3_VERSION')).toBe(other.args.get('BOTO3_VERSION'));
+  });
+
   it('leaves bytecode writing and CA certificates to the defaults', () => {
     expect(text).not.toMatch(/PYTHONDONTWRITEBYTECODE|NODE_EXTRA_CA_CERTS/);
   });
