@@ -133,29 +133,35 @@ class StdoutLogging(unittest.TestCase):
 
 class ContextObject(unittest.TestCase):
     def test_context(self):
-        import sys
         import time
 
-        from tandem.bootstrap import create_lambda_context
+        from tandem.bootstrap import context_for
         from tandem.errors import FaultException
 
-        ctx = create_lambda_context(None, None, int(time.time() * 1000) + 5000, "rid", "arn", None)
+        def context(client_context, cognito_identity, deadline, arn, tenant_id):
+            msg = {"clientContext": client_context, "cognitoIdentity": cognito_identity, "deadlineMs": deadline, "functionArn": arn}
+            return context_for(msg, "rid", tenant_id)
+
+        ctx = context(None, None, int(time.time() * 1000) + 5000, "arn", None)
         self.assertTrue(0 < ctx.get_remaining_time_in_millis() <= 5000)
         self.assertIsNone(ctx.client_context)
         self.assertIsNone(ctx.identity.cognito_identity_id)
-        ctx = create_lambda_context(None, None, 1, "rid", None, "t")
+        ctx = context(None, None, 1, None, "t")
         self.assertEqual(0, ctx.get_remaining_time_in_millis())
         self.assertEqual("", ctx.invoked_function_arn)
         cc = '{"custom": {"a": 1}, "client": {"app_title": "T"}}'
-        ctx = create_lambda_context(cc, '{"cognitoIdentityId": "i"}', 0, "rid", "arn", None)
+        ctx = context(cc, '{"cognitoIdentityId": "i"}', 0, "arn", None)
         self.assertEqual({"a": 1}, ctx.client_context.custom)
         self.assertIsNone(ctx.client_context.env)
         self.assertEqual("T", ctx.client_context.client.app_title)
         self.assertIsNone(ctx.client_context.client.installation_id)
         self.assertEqual("i", ctx.identity.cognito_identity_id)
         self.assertIn("client=Client([installation_id=None,app_title=T,", repr(ctx))
+        self.assertIsNone(context('{"custom": {}}', "", 0, "arn", None).client_context.client)
+        with self.assertRaises(AttributeError):  # a Client-Context that is not a JSON object: as on AWS
+            context("[1]", None, 0, "arn", None)
         with self.assertRaises(FaultException) as cm:
-            create_lambda_context("{not json", None, 0, "rid", "", None)
+            context("{not json", None, 0, "", None)
         self.assertEqual(
             "Unable to parse Client Context JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
             cm.exception.msg,
@@ -165,10 +171,10 @@ class ContextObject(unittest.TestCase):
 
 class LevelMapping(unittest.TestCase):
     def test_mapping(self):
-        from tandem.logs import _level_name_from_env
+        from tandem.logs import _env_level_name
 
         for value, name in ((None, ""), ("", ""), ("TRACE", "DEBUG"), ("trace", "TRACE"), ("warn", "WARN"), ("Fatal", "FATAL"), ("info", "INFO")):
-            self.assertEqual(name, _level_name_from_env(value), value)
+            self.assertEqual(name, _env_level_name(value), value)
 
 
 class LogError(unittest.TestCase):

@@ -16,8 +16,6 @@ from .errors import (
     FaultException,
     error_from_exception,
     init_error_from_exception,
-    make_error,
-    make_xray_fault,
 )
 from .marshal import marshal_response, to_json, unmarshal_request
 from .streaming import is_stream
@@ -57,17 +55,13 @@ class Runtime(object):
     def init_handler(self, handler_name):
         """Import the handler. Returns None, or (errorType, body bytes) for an init error (the warning
         and the [ERROR] line are already written)."""
-        error_result = None
         try:
             from .loader import get_handler
 
             self.handler = get_handler(handler_name)
-        except FaultException as e:
-            error_result = make_error(e.msg, e.exception_type, e.trace)
+            return None
         except Exception as e:
             error_result = init_error_from_exception(e)
-        if error_result is None:
-            return None
         import logging
 
         region = os.environ.get("AWS_REGION") or ""
@@ -91,14 +85,7 @@ class Runtime(object):
 
         request_handler = self.handler
         try:
-            lambda_context = create_lambda_context(
-                msg.get("clientContext"),
-                msg.get("cognitoIdentity"),
-                msg.get("deadlineMs"),
-                invoke_id,
-                msg.get("functionArn"),
-                tenant_id,
-            )
+            lambda_context = context_for(msg, invoke_id, tenant_id)
             event = unmarshal_request(msg.get("body"), msg.get("contentType"))
             response = request_handler(event, lambda_context)
             if is_stream(response):
@@ -188,28 +175,28 @@ def _too_large(size, max_frame):
     )
 
 
-def _header_json(raw, what):
-    """A JSON /next header parsed with stdlib json, as awslambdaric does; None when absent or empty."""
-    if not raw:
-        return None
-    try:
-        import json
-
-        return json.loads(raw)
-    except Exception as e:
-        raise FaultException(LAMBDA_CONTEXT_UNMARSHAL_ERROR, "Unable to parse {} JSON: {}".format(what, str(e)))
-
-
-def create_lambda_context(
-    client_context_json, cognito_identity_json, epoch_deadline_time_in_ms, invoke_id, invoked_function_arn, tenant_id
-):
-    client_context = _header_json(client_context_json, "Client Context")
-    cognito_identity = _header_json(cognito_identity_json, "Cognito Identity")
+def context_for(msg, request_id, tenant_id):
+    """The context of an `invoke` message, from the /next headers it carries (docs/protocol.md). The
+    Client-Context and Cognito-Identity headers are JSON, parsed with the standard json module as AWS's runtime
+    parses them; a missing deadline counts as 0 and a missing function ARN as "", as AWS's client maps them."""
     return LambdaContext(
-        invoke_id,
-        client_context,
-        cognito_identity,
-        int(epoch_deadline_time_in_ms or 0),
-        invoked_function_arn if invoked_function_arn is not None else "",
+        request_id,
+        _header_document(msg.get("clientContext"), "Client Context"),
+        _header_document(msg.get("cognitoIdentity"), "Cognito Identity"),
+        int(msg.get("deadlineMs") or 0),
+        msg.get("functionArn") or "",
         tenant_id,
     )
+
+
+def _header_document(text, header):
+    """A JSON header's document; None for an absent or empty header. Unparsable JSON fails the invocation with
+    Runtime.LambdaContextUnmarshalError."""
+    if not text:
+        return None
+    import json
+
+    try:
+        return json.loads(text)
+    except Exception as e:
+        raise FaultException(LAMBDA_CONTEXT_UNMARSHAL_ERROR, "Unable to parse %s JSON: %s" % (header, e))

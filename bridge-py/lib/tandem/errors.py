@@ -1,5 +1,5 @@
-"""Error documents as AWS's runtime builds them: the error body, the X-Ray
-cause, the runtime's own FaultExceptions and the stack-frame filtering."""
+"""Error documents as AWS's runtime writes them (docs/python-worker.md): the error body, the X-Ray cause, the
+runtime's own failures (FaultException) and which stack frames are the handler's."""
 
 import os
 
@@ -18,7 +18,10 @@ RESPONSE_SIZE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 RUNTIME_FILE_MARK = "/bootstrap.py"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
+# An X-Ray cause of this many bytes or more is not sent (AWS's client drops it the same way).
 XRAY_CAUSE_LIMIT = 1024 * 1024
+# The X-Ray exception type of the runtime's own failures.
+VALIDATION_ERROR = "LambdaValidationError"
 
 
 class FaultException(Exception):
@@ -31,25 +34,29 @@ class FaultException(Exception):
         self.trace = trace
 
 
-def make_error(error_message, error_type, stack_trace, invoke_id=None):
+def error_document(message, error_type, stack_trace, request_id=None):
+    """The error body Lambda gets, keys in AWS's order; a missing value is "" (or [] for the stack)."""
     return {
-        "errorMessage": error_message if error_message else "",
-        "errorType": error_type if error_type else "",
-        "requestId": invoke_id if invoke_id is not None else "",
-        "stackTrace": stack_trace if stack_trace else [],
+        "errorMessage": message or "",
+        "errorType": error_type or "",
+        "requestId": "" if request_id is None else request_id,
+        "stackTrace": stack_trace or [],
     }
 
 
-def make_xray_fault(ex_type, ex_msg, working_dir, tb_tuples):
-    stack = []
-    files = set()
-    for filename, lineno, name, _line in tb_tuples:
-        stack.append({"label": name, "path": filename, "line": lineno})
-        files.add(filename)
+def xray_cause(error_type, message, frames):
+    """The X-Ray error cause: the working directory, the exception with its frames, the set of their files
+    (in no particular order, as on AWS)."""
     return {
-        "working_directory": working_dir,
-        "exceptions": [{"message": ex_msg, "type": ex_type, "stack": stack}],
-        "paths": list(files),
+        "working_directory": os.getcwd(),
+        "exceptions": [
+            {
+                "message": message,
+                "type": error_type,
+                "stack": [{"label": name, "path": path, "line": line} for path, line, name, _source in frames],
+            }
+        ],
+        "paths": list({frame[0] for frame in frames}),
     }
 
 
@@ -66,27 +73,24 @@ def user_frames(tb):
     return frames[:1]
 
 
-def format_frames(frames):
+def _stack_trace(frames):
+    """`traceback.format_list` of plain tuples: no caret lines on any Python version, as AWS writes them."""
     import traceback
 
     return traceback.format_list(frames)
 
 
-def error_from_exception(exc, invoke_id):
-    """(error dict, xray dict) for an exception raised while handling an invoke or call."""
+def error_from_exception(exc, request_id):
+    """(error body, X-Ray cause) for an exception raised while handling an invoke or a call."""
     if isinstance(exc, FaultException):
-        xray = make_xray_fault("LambdaValidationError", exc.msg, os.getcwd(), [])
-        return make_error(exc.msg, exc.exception_type, exc.trace, invoke_id), xray
+        return error_document(exc.msg, exc.exception_type, exc.trace, request_id), xray_cause(VALIDATION_ERROR, exc.msg, [])
     frames = user_frames(exc.__traceback__)
-    etype = type(exc).__name__
-    msg = str(exc)
-    xray = make_xray_fault(etype, msg, os.getcwd(), frames)
-    return make_error(msg, etype, format_frames(frames), invoke_id), xray
+    error_type, message = type(exc).__name__, str(exc)
+    return error_document(message, error_type, _stack_trace(frames), request_id), xray_cause(error_type, message, frames)
 
 
 def init_error_from_exception(exc):
-    """The error dict for an init failure (requestId "")."""
+    """The error body of an init failure (its requestId is "")."""
     if isinstance(exc, FaultException):
-        return make_error(exc.msg, exc.exception_type, exc.trace)
-    frames = user_frames(exc.__traceback__)
-    return make_error(str(exc), type(exc).__name__, format_frames(frames), None)
+        return error_document(exc.msg, exc.exception_type, exc.trace)
+    return error_document(str(exc), type(exc).__name__, _stack_trace(user_frames(exc.__traceback__)))

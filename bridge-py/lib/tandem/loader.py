@@ -59,35 +59,39 @@ def handler_name():
 
 
 def get_handler(handler):
-    """Import the handler's module and return the attribute (not checked for being callable)."""
+    """The object `handler` names (`module.function`, `pkg/mod.function`): the module is imported, the name
+    looked up once. It is not checked for being callable: calling it fails per invocation, as on AWS."""
     try:
-        (modname, fname) = handler.rsplit(".", 1)
-    except ValueError as e:
-        raise FaultException(MALFORMED_HANDLER_NAME, "Bad handler '{}': {}".format(handler, str(e)), None)
-    m = import_handler_module(modname)
-    try:
-        return getattr(m, fname)
-    except AttributeError:
-        raise FaultException(
-            HANDLER_NOT_FOUND, "Handler '{}' missing on module '{}'".format(fname, modname), None
-        )
+        module_name, attribute = handler.rsplit(".", 1)
+    except ValueError as e:  # no dot: AWS's message quotes Python's own unpacking error
+        raise FaultException(MALFORMED_HANDLER_NAME, "Bad handler '%s': %s" % (handler, e))
+    found = getattr(import_handler_module(module_name), attribute, _MISSING)
+    if found is _MISSING:
+        raise FaultException(HANDLER_NOT_FOUND, "Handler '%s' missing on module '%s'" % (attribute, module_name))
+    return found
 
 
-def import_handler_module(modname):
+_MISSING = object()
+
+
+def import_handler_module(module_name):
+    """Imports the handler's module (`a/b/c` is `a.b.c`). A built-in module's name, an ImportError and a
+    SyntaxError become init errors worded as AWS's; any other exception is reported with its own type."""
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise FaultException(BUILT_IN_MODULE_CONFLICT, "Cannot use built-in module %s as a handler module" % module_name)
     import importlib
 
     try:
-        if modname.split(".")[0] in sys.builtin_module_names:
-            raise FaultException(
-                BUILT_IN_MODULE_CONFLICT,
-                "Cannot use built-in module {} as a handler module".format(modname),
-                None,
-            )
-        return importlib.import_module(modname.replace("/", "."))
+        return importlib.import_module(module_name.replace("/", "."))
     except ImportError as e:
-        raise FaultException(IMPORT_MODULE_ERROR, "Unable to import module '{}': {}".format(modname, str(e)), None)
+        raise FaultException(IMPORT_MODULE_ERROR, "Unable to import module '%s': %s" % (module_name, e))
     except SyntaxError as e:
-        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
         raise FaultException(
-            USER_CODE_SYNTAX_ERROR, "Syntax error in module '{}': {}".format(modname, str(e)), trace
+            USER_CODE_SYNTAX_ERROR, "Syntax error in module '%s': %s" % (module_name, e), [_syntax_error_frame(e)]
         )
+
+
+def _syntax_error_frame(e):
+    # AWS's one stack entry for a syntax error: a capital `Line`, no comma, and the source text as Python kept
+    # it (its own newline included).
+    return '  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)

@@ -1,5 +1,13 @@
-"""Logging as AWS's runtime sets it up: unbuffered stdout/stderr, the root handler
-with its filter and TEXT/JSON formatter, the telemetry-fd sink, and the `[ERROR]` line for uncaught errors."""
+"""Logging as a handler finds it on AWS's Python runtime: stdout and stderr flushed after every write, one
+handler on the root logger (TEXT or JSON records, the request id on each), the telemetry-fd framing when Lambda
+provides that fd, and the `[ERROR]` record of an uncaught error.
+
+What a handler can inspect keeps AWS's shape: the class names (Unbuffered, LambdaLoggerHandler,
+LambdaLoggerHandlerWithFrameType, LambdaLoggerFilter, StandardLogSink, FramedTelemetryLogSink), the handler's
+`log_sink`, the sinks' methods, the formatter's format strings, and the bytes of every record
+(tests/test_observables.py, the conformance cases). Classes a handler can reach get no helper methods (they
+would show in dir()), and Unbuffered no docstring (it would be sys.stdout.__doc__, None on AWS).
+"""
 
 import logging
 import os
@@ -7,50 +15,73 @@ import sys
 import time
 
 TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-ERROR_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TEXT_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TRACEBACK_HEADER = "Traceback (most recent call last):"
+STACK_INDENT = "\u00a0"  # leading spaces of stack lines in the [ERROR] record, so CloudWatch keeps them
 
-# Telemetry frame types per format and level.
-_TEXT_FRAME = {0: 0xA55A0003, 10: 0xA55A000B, 20: 0xA55A000F, 30: 0xA55A0013, 40: 0xA55A0017, 50: 0xA55A001B}
-_JSON_FRAME = {0: 0xA55A0002, 10: 0xA55A000A, 20: 0xA55A000E, 30: 0xA55A0012, 40: 0xA55A0016, 50: 0xA55A001A}
-DEFAULT_FRAME = _TEXT_FRAME[0]
-
-_RESERVED = {
-    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
-    "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread",
-    "threadName", "processName", "process", "aws_request_id", "tenant_id", "_frame_type",
+# Telemetry frame types by level bucket (a frame's first 4 bytes, big-endian); a JSON record's is one less.
+_TEXT_FRAME_TYPES = {
+    logging.NOTSET: 0xA55A0003,
+    logging.DEBUG: 0xA55A000B,
+    logging.INFO: 0xA55A000F,
+    logging.WARNING: 0xA55A0013,
+    logging.ERROR: 0xA55A0017,
+    logging.CRITICAL: 0xA55A001B,
 }
+_JSON_FRAME_TYPES = {bucket: kind - 1 for bucket, kind in _TEXT_FRAME_TYPES.items()}
 
-# The request id and tenant id of the current (or last) invoke: they feed the log filter.
-current = {"request_id": None, "tenant_id": None}
+# Attributes every LogRecord has (and the filter's): what is left of a record's __dict__ came from `extra`.
+_RECORD_ATTRIBUTES = frozenset(
+    (
+        "name msg args levelname levelno pathname filename module exc_info exc_text stack_info lineno funcName "
+        "created msecs relativeCreated thread threadName processName process aws_request_id tenant_id _frame_type"
+    ).split()
+)
+# The JSON record's own fields, which `extra` never replaces (tenantId only when the record has a tenant).
+_JSON_FIELDS = (
+    "timestamp", "level", "message", "logger", "stackTrace", "errorType", "errorMessage", "requestId", "location",
+)
 
-json_format = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
 
-
-def _level_name_from_env(value):
-    # As AWS's runtime: only the exact "TRACE" maps to DEBUG (a lower-case "trace" names no level).
+def _env_level_name(value):
+    """The level AWS_LAMBDA_LOG_LEVEL names, upper-cased ('' when unset). Only the exact "TRACE" means DEBUG,
+    as in AWS's runtime ("trace" names no level)."""
     if value is None:
         return ""
-    return ("DEBUG" if value == "TRACE" else value).upper()
+    return "DEBUG" if value == "TRACE" else value.upper()
 
 
-log_level_name = _level_name_from_env(os.environ.get("AWS_LAMBDA_LOG_LEVEL"))
+# Read once, when the runtime starts and before the handler module is imported (as AWS's runtime does).
+JSON_FORMAT = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
+LEVEL_NAME = _env_level_name(os.environ.get("AWS_LAMBDA_LOG_LEVEL"))
+_ERROR_FRAME_TYPE = (_JSON_FRAME_TYPES if JSON_FORMAT else _TEXT_FRAME_TYPES)[logging.ERROR]
+
+# The request id and tenant id of the invocation in progress, or of the last one: log records written between
+# invocations (by a thread the handler left running) carry the last ones, as on AWS.
+current = {"request_id": None, "tenant_id": None}
+
+
+def _bucket(levelno):
+    """A level rounded down to a standard one: custom level 25 is INFO, anything above CRITICAL is CRITICAL."""
+    return min(max(levelno, 0), logging.CRITICAL) // 10 * 10
+
+
+# ---- the standard streams --------------------------------------------------------------------------------
 
 
 class Unbuffered(object):
-    """Flush after every write, pass every other attribute through."""
-
     def __init__(self, stream):
         self.stream = stream
+
+    def __getattr__(self, attr):
+        return getattr(self.stream, attr)
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc_value, exc_tb):
         pass
-
-    def __getattr__(self, attr):
-        return getattr(self.stream, attr)
 
     def write(self, msg):
         self.stream.write(msg)
@@ -59,6 +90,14 @@ class Unbuffered(object):
     def writelines(self, msgs):
         self.stream.writelines(msgs)
         self.stream.flush()
+
+
+def wrap_std_streams():
+    sys.stdout = Unbuffered(sys.stdout)
+    sys.stderr = Unbuffered(sys.stderr)
+
+
+# ---- where records go ------------------------------------------------------------------------------------
 
 
 class StandardLogSink(object):
@@ -72,15 +111,16 @@ class StandardLogSink(object):
         sys.stdout.write(msg)
 
     def log_error(self, message_lines):
+        # One write, lines joined by \r: CloudWatch splits stdout on \n, so the record stays one event.
         sys.stdout.write("\r".join(message_lines) + "\n")
 
 
 class FramedTelemetryLogSink(object):
-    """One frame per record: type (4 BE) | length (4 BE) | µs timestamp (8 BE) | UTF-8 payload."""
+    """Each record is one frame on Lambda's telemetry fd: type (4 bytes), payload length (4 bytes), timestamp
+    in microseconds since the epoch (8 bytes), all big-endian, then the UTF-8 payload."""
 
     def __init__(self, fd):
         self.fd = fd
-        self.file = None
 
     def __enter__(self):
         self.file = os.fdopen(self.fd, "wb", 0)
@@ -90,34 +130,32 @@ class FramedTelemetryLogSink(object):
         self.file.close()
 
     def log(self, msg, frame_type=None):
-        encoded = msg.encode("utf8")
-        ts = time.time_ns() // 1000
-        header = (
-            (frame_type or DEFAULT_FRAME).to_bytes(4, "big")
-            + len(encoded).to_bytes(4, "big")
-            + ts.to_bytes(8, "big")
-        )
-        self.file.write(header + encoded)
+        payload = msg.encode("utf-8")
+        kind = frame_type or _TEXT_FRAME_TYPES[logging.NOTSET]
+        micros = time.time_ns() // 1000
+        self.file.write(b"".join((kind.to_bytes(4, "big"), len(payload).to_bytes(4, "big"), micros.to_bytes(8, "big"), payload)))
 
     def log_error(self, message_lines):
-        self.log("\n".join(message_lines), (_JSON_FRAME if json_format else _TEXT_FRAME)[40])
+        self.log("\n".join(message_lines), _ERROR_FRAME_TYPE)
 
 
 def create_log_sink():
+    """The telemetry-fd sink when Lambda passes `_LAMBDA_TELEMETRY_LOG_FD` (the variable is then removed, so the
+    handler does not see it), else stdout."""
     fd = os.environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
-    if fd is not None:
-        return FramedTelemetryLogSink(int(fd))
-    return StandardLogSink()
+    return StandardLogSink() if fd is None else FramedTelemetryLogSink(int(fd))
+
+
+# ---- the root logger's handler, filter and formatters ------------------------------------------------------
 
 
 class LambdaLoggerHandler(logging.Handler):
     def __init__(self, log_sink):
-        logging.Handler.__init__(self)
+        super().__init__()
         self.log_sink = log_sink
 
     def emit(self, record):
-        msg = self.format(record)
-        self.log_sink.log(msg)
+        self.log_sink.log(self.format(record))
 
 
 class LambdaLoggerHandlerWithFrameType(logging.Handler):
@@ -126,10 +164,9 @@ class LambdaLoggerHandlerWithFrameType(logging.Handler):
         self.log_sink = log_sink
 
     def emit(self, record):
-        self.log_sink.log(
-            self.format(record),
-            frame_type=getattr(record, "_frame_type", None) or _TEXT_FRAME.get(_bucket(record.levelno)),
-        )
+        text = self.format(record)  # a JSON record gets its frame type while being formatted
+        kind = getattr(record, "_frame_type", None) or _TEXT_FRAME_TYPES.get(_bucket(record.levelno))
+        self.log_sink.log(text, frame_type=kind)
 
 
 class LambdaLoggerFilter(logging.Filter):
@@ -139,102 +176,78 @@ class LambdaLoggerFilter(logging.Filter):
         return True
 
 
-def _bucket(levelno):
-    return min(50, max(0, levelno)) // 10 * 10
-
-
 class JsonFormatter(logging.Formatter):
     def __init__(self):
-        super().__init__(datefmt=ERROR_DATETIME_FORMAT)
+        super().__init__(datefmt=JSON_DATE_FORMAT)
         import json
 
+        # Standard json, raw non-ASCII: AWS's JSON log records are not written by the runtime's own encoder.
         self._encoder = json.JSONEncoder(ensure_ascii=False)
 
     def format(self, record):
-        import traceback
+        bucket = _bucket(record.levelno)
+        record.levelno = bucket
+        record.levelname = logging.getLevelName(bucket)
+        record._frame_type = _JSON_FRAME_TYPES[bucket]
+        failure = record.exc_info
+        values = [self.formatTime(record, self.datefmt), record.levelname, record.getMessage(), record.name]
+        if failure:
+            import traceback
 
-        record.levelno = _bucket(record.levelno)
-        record.levelname = logging.getLevelName(record.levelno)
-        record._frame_type = _JSON_FRAME.get(record.levelno, _JSON_FRAME[0])
-        exc_info = record.exc_info
-        result = {
-            "timestamp": self.formatTime(record, self.datefmt),
-            "level": record.levelname,
-            "message": record.getMessage(),
-            "logger": record.name,
-            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
-            "errorType": exc_info[0].__name__ if exc_info else None,
-            "errorMessage": str(exc_info[1]) if exc_info else None,
-            "requestId": getattr(record, "aws_request_id", None),
-            "location": "%s:%s:%d" % (record.pathname, record.funcName, record.lineno) if exc_info else None,
-        }
+            values += [traceback.format_tb(failure[2]), failure[0].__name__, str(failure[1])]
+            values += [getattr(record, "aws_request_id", None)]
+            values += ["%s:%s:%d" % (record.pathname, record.funcName, record.lineno)]
+        else:
+            values += [None, None, None, getattr(record, "aws_request_id", None), None]
+        fields = dict(zip(_JSON_FIELDS, values))
         tenant_id = getattr(record, "tenant_id", None)
         if tenant_id is not None:
-            result["tenantId"] = tenant_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and key not in result:
-                result[key] = value
-        result = {k: v for k, v in result.items() if v is not None}
-        return self._encoder.encode(result) + "\n"
+            fields["tenantId"] = tenant_id
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and key not in fields:
+                fields[key] = value
+        return self._encoder.encode({k: v for k, v in fields.items() if v is not None}) + "\n"
 
 
 def setup(log_sink):
-    """Install the root handler (once per process, before the handler module is imported)."""
+    """Installs the root handler: once per process, before the handler module is imported."""
     logging.Formatter.converter = time.gmtime
-    logger = logging.getLogger()
-    if json_format or log_level_name:
-        handler = LambdaLoggerHandlerWithFrameType(log_sink)
-    else:
-        handler = LambdaLoggerHandler(log_sink)
-    if json_format:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT, DATETIME_FORMAT))
-    if log_level_name in logging._nameToLevel:
-        logger.setLevel(log_level_name)
+    root = logging.getLogger()
+    # A configured level or the JSON format gives each telemetry frame its level's type.
+    handler_class = LambdaLoggerHandlerWithFrameType if (JSON_FORMAT or LEVEL_NAME) else LambdaLoggerHandler
+    handler = handler_class(log_sink)
+    handler.setFormatter(JsonFormatter() if JSON_FORMAT else logging.Formatter(TEXT_FORMAT, TEXT_DATE_FORMAT))
     handler.addFilter(LambdaLoggerFilter())
-    logger.addHandler(handler)
+    if isinstance(logging.getLevelName(LEVEL_NAME), int):
+        root.setLevel(LEVEL_NAME)  # an unknown name leaves Python's default, WARNING
+    root.addHandler(handler)
 
 
-def _nbsp_indent(line):
-    n = len(line) - len(line.lstrip(" "))
-    return "\u00a0" * n + line[n:] if n else line
+# ---- the record of an uncaught error -----------------------------------------------------------------------
+
+
+def _with_stack_indent(line):
+    text = line.lstrip(" ")
+    return STACK_INDENT * (len(line) - len(text)) + text
 
 
 def log_error(error_result, log_sink):
-    """The uncaught-error log record (TEXT: `[ERROR] type: msg\\r…`; JSON: one object)."""
-    if json_format:
+    """The `[ERROR]` record of an error document (docs/python-worker.md): one JSON object in JSON format, else
+    the `[ERROR] <type>: <message>` line and the stack trace, one line per element line."""
+    if JSON_FORMAT:
         from .marshal import to_json
 
-        doc = {
-            "timestamp": time.strftime(ERROR_DATETIME_FORMAT, logging.Formatter.converter(time.time())),
-            "log_level": "ERROR",
-        }
-        doc.update(error_result)
-        log_sink.log_error([to_json(doc)])
+        stamp = time.strftime(JSON_DATE_FORMAT, logging.Formatter.converter(time.time()))
+        log_sink.log_error([to_json(dict({"timestamp": stamp, "log_level": "ERROR"}, **error_result))])
         return
-    description = "[ERROR]"
-    etype = error_result.get("errorType")
-    if etype:
-        description += " " + etype
-    emsg = error_result.get("errorMessage")
-    if emsg:
-        if etype:
-            description += ":"
-        description += " " + emsg
-    lines = [description]
+    kind = error_result.get("errorType")
+    message = error_result.get("errorMessage")
+    head = "[ERROR]" + (" " + kind if kind else "") + ((":" if kind else "") + " " + message if message else "")
+    lines = [head]
     stack = error_result.get("stackTrace")
     if stack is not None:
-        lines.append("Traceback (most recent call last):")
+        lines.append(TRACEBACK_HEADER)
         for element in stack:
-            if element == "":
-                lines.append("")
-            else:
-                for line in element.splitlines():
-                    lines.append(_nbsp_indent(line))
+            # An empty element stays one empty line; any other is split into its lines.
+            lines.extend([_with_stack_indent(line) for line in element.splitlines()] if element != "" else [""])
     log_sink.log_error(lines)
-
-
-def wrap_std_streams():
-    sys.stdout = Unbuffered(sys.stdout)
-    sys.stderr = Unbuffered(sys.stderr)
