@@ -24,10 +24,12 @@ def _fd(name, default):
 def _runtime_path():
     """Python puts this script's folder first on sys.path; it holds the worker's entry point and tests, which
     handlers must not be able to import. The runtime's importable folder is lib/, holding only the `tandem`
-    package (docs/python-worker.md, sys.path). Returns it, in the place of this folder."""
+    package (docs/python-worker.md, "What handlers can import"). Returns it, in the place of this folder."""
     here = os.path.dirname(os.path.abspath(__file__))
     runtime_dir = os.path.join(here, "lib")
-    drop = (here, os.path.dirname(os.path.realpath(__file__)), runtime_dir)
+    drop = {here, runtime_dir}
+    if sys.path and sys.path[0] != here:
+        drop.add(os.path.dirname(os.path.realpath(__file__)))  # Python put the symlink-free folder there
     sys.path[:] = [runtime_dir] + [p for p in sys.path if p not in drop]
     return runtime_dir
 

@@ -169,6 +169,21 @@ class WorkerProtocol(unittest.TestCase):
             self.assertEqual(RUNTIME_DIR, body["pythonpath"])
             self.assertEqual(42, body["vendored"])
 
+    def test_started_through_a_symlink(self):
+        # Python puts the symlink-free folder of the script on sys.path: it goes too, only lib/ stays.
+        from .workerproc import BRIDGE_DIR
+
+        with TaskRoot({"lambda_function.py": HANDLER, "vendor/vendored_mod.py": "X = 1\n", "x.pth": "vendor\n"}) as root:
+            link = os.path.join(root, "runtime-link")
+            os.symlink(BRIDGE_DIR, link)
+            w = self.start(root, "lambda_function.paths", script=os.path.join(link, "worker.py"))
+            handshake(w)
+            w.send(invoke_msg("r", b"{}"))
+            body = json.loads(w.recv()["body"])
+            self.assertNotIn(BRIDGE_DIR, body["path"])
+            self.assertNotIn(link, body["path"])
+            self.assertIn(os.path.join(link, "lib"), body["path"])
+
     def test_not_callable_reports_one_runtime_frame(self):
         with TaskRoot({"lambda_function.py": HANDLER}) as root:
             for handler, message in (

@@ -17,7 +17,7 @@ PYTHON = os.environ.get("TANDEM_TEST_PYTHON") or sys.executable
 class Worker(object):
     """Spawns worker.py with fds 3/4 as its protocol pipes; stdout/stderr captured to files."""
 
-    def __init__(self, cwd, env, python=PYTHON, default_fds=False, extra_fds=()):
+    def __init__(self, cwd, env, python=PYTHON, default_fds=False, extra_fds=(), script=WORKER):
         import tempfile
 
         self.tmp = tempfile.TemporaryFile()
@@ -28,11 +28,11 @@ class Worker(object):
         if default_fds:
             # No TANDEM_FD_* variables: the worker must use fds 3 and 4.
             argv = ["/bin/sh", "-c", 'exec 3<&%d 4>&%d %d<&- %d>&- "$0" "$1"' % (
-                to_worker_r, from_worker_w, to_worker_r, from_worker_w), python, WORKER]
+                to_worker_r, from_worker_w, to_worker_r, from_worker_w), python, script]
         else:
             env["TANDEM_FD_IN"] = str(to_worker_r)
             env["TANDEM_FD_OUT"] = str(from_worker_w)
-            argv = [python, WORKER]
+            argv = [python, script]
 
         self.proc = subprocess.Popen(
             argv,
