@@ -147,6 +147,32 @@ function listEntry(line: number, name: string, source: string): string {
   return `  File "${TASK_FILE}", line ${line}, in ${name}\n    ${source}\n`;
 }
 
+type Frame = [line: number, name: string, source: string];
+type ErrorFields = { errorMessage: string; errorType: string; stackTrace: string[] };
+
+/** The first invocation's error document, keys in AWS's order. */
+const errorDocument = (e: ErrorFields) => ({ errorMessage: e.errorMessage, errorType: e.errorType, requestId: requestId(1), stackTrace: e.stackTrace });
+
+/**
+ * The first invocation's error, as recorded: the POST of `error` (its body written with or without ASCII
+ * escapes) and its X-Ray cause, built from the same frames.
+ */
+function errorRun(error: ErrorFields, frames: Frame[], ascii: boolean): Pick<Normalised, 'requests' | 'posts'> {
+  const path = `${API}/${requestId(1)}/error`;
+  const stack = frames.map(([line, label]) => ({ label, path: TASK_FILE, line }));
+  const cause = { working_directory: '/var/task', exceptions: [{ message: error.errorMessage, type: error.errorType, stack }], paths: [TASK_FILE] };
+  return {
+    requests: [NEXT, `POST ${path}`, NEXT],
+    posts: [
+      {
+        path,
+        headers: { 'content-type': 'application/json', 'lambda-runtime-function-error-type': null, 'lambda-runtime-function-xray-error-cause': cause },
+        body: pythonJson(errorDocument(error), ascii),
+      },
+    ],
+  };
+}
+
 // Source lines of the fixture the expectations quote.
 const COMPREHENSION = 'return [square(x) for x in range(3)]';
 const SQUARE = 'return x * x if x != 2 else 1 / 0';
@@ -157,17 +183,12 @@ const RAISE = 'raise ValueError(event["message"])';
  * frame up to 3.11; 3.12 inlines comprehensions (PEP 709), so the frame is gone.
  */
 function comprehensionCase(minor: number): ConformanceCase {
-  const frames: Array<[number, string, string]> = [
+  const frames: Frame[] = [
     [lineOf(COMPREHENSION), 'comprehension', COMPREHENSION],
-    ...(minor < 12 ? [[lineOf(COMPREHENSION), '<listcomp>', COMPREHENSION] as [number, string, string]] : []),
+    ...(minor < 12 ? [[lineOf(COMPREHENSION), '<listcomp>', COMPREHENSION] as Frame] : []),
     [lineOf(SQUARE), 'square', SQUARE],
   ];
-  const body = {
-    errorMessage: 'division by zero',
-    errorType: 'ZeroDivisionError',
-    requestId: requestId(1),
-    stackTrace: frames.map(([l, n, s]) => listEntry(l, n, s)),
-  };
+  const error = { errorMessage: 'division by zero', errorType: 'ZeroDivisionError', stackTrace: frames.map(([l, n, s]) => listEntry(l, n, s)) };
   const nbsp = '\u00a0';
   const errorLine = [
     '[ERROR] ZeroDivisionError: division by zero',
@@ -175,22 +196,7 @@ function comprehensionCase(minor: number): ConformanceCase {
     ...frames.flatMap(([l, n, s]) => [`${nbsp.repeat(2)}File "${TASK_FILE}", line ${l}, in ${n}`, `${nbsp.repeat(4)}${s}`]),
   ].join('\r');
   return versionCase('version_comprehension', 'lambda_function.comprehension', {}, {
-    requests: [NEXT, `POST ${API}/${requestId(1)}/error`, NEXT],
-    posts: [
-      {
-        path: `${API}/${requestId(1)}/error`,
-        headers: {
-          'content-type': 'application/json',
-          'lambda-runtime-function-error-type': null,
-          'lambda-runtime-function-xray-error-cause': {
-            working_directory: '/var/task',
-            exceptions: [{ message: 'division by zero', type: 'ZeroDivisionError', stack: frames.map(([l, n]) => ({ label: n, path: TASK_FILE, line: l })) }],
-            paths: [TASK_FILE],
-          },
-        },
-        body: pythonJson(body),
-      },
-    ],
+    ...errorRun(error, frames, true),
     stdout: [errorLine, ''],
     exit: { by_itself: false },
   });
@@ -252,30 +258,11 @@ function loggedJsonCase(minor: number): ConformanceCase {
 function unicodeErrorCase(minor: number): ConformanceCase {
   const message = 'caf\u00e9 \u2615 \u{1F600}';
   const ascii = minor < 12;
-  const error = {
-    errorMessage: message,
-    errorType: 'ValueError',
-    requestId: requestId(1),
-    stackTrace: [listEntry(lineOf(RAISE), 'unicode_error', RAISE)],
-  };
+  const frames: Frame[] = [[lineOf(RAISE), 'unicode_error', RAISE]];
+  const error = { errorMessage: message, errorType: 'ValueError', stackTrace: frames.map(([l, n, s]) => listEntry(l, n, s)) };
   const c = versionCase('version_unicode_error', 'lambda_function.unicode_error', { AWS_LAMBDA_LOG_FORMAT: 'JSON' }, {
-    requests: [NEXT, `POST ${API}/${requestId(1)}/error`, NEXT],
-    posts: [
-      {
-        path: `${API}/${requestId(1)}/error`,
-        headers: {
-          'content-type': 'application/json',
-          'lambda-runtime-function-error-type': null,
-          'lambda-runtime-function-xray-error-cause': {
-            working_directory: '/var/task',
-            exceptions: [{ message, type: 'ValueError', stack: [{ label: 'unicode_error', path: TASK_FILE, line: lineOf(RAISE) }] }],
-            paths: [TASK_FILE],
-          },
-        },
-        body: pythonJson(error, ascii),
-      },
-    ],
-    stdout: [pythonJson({ timestamp: '<TIMESTAMP>', log_level: 'ERROR', ...error }, ascii), ''],
+    ...errorRun(error, frames, ascii),
+    stdout: [pythonJson({ timestamp: '<TIMESTAMP>', log_level: 'ERROR', ...errorDocument(error) }, ascii), ''],
     exit: { by_itself: false },
   });
   c.invocations = [{ body: JSON.stringify({ message }) }];
