@@ -23,9 +23,8 @@ def main():
     # Only the chosen checkout's `tandem` package is importable (in <bridge>/lib, or <bridge> in older trees).
     if os.path.isdir(os.path.join(bridge, "lib", "tandem")):
         bridge = os.path.join(bridge, "lib")
-    sys.path[:] = [bridge, HANDLERS] + [
-        p for p in sys.path[1:] if p not in ("", os.getcwd(), os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "lib"))
-    ]
+    ours = ("", os.getcwd(), os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "lib"))
+    sys.path[:] = [bridge, HANDLERS] + [p for p in sys.path[1:] if p not in ours]
     os.environ.update(
         {
             "AWS_LAMBDA_FUNCTION_NAME": "bench-fn",

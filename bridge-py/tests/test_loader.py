@@ -23,7 +23,12 @@ class SetupSysPath(unittest.TestCase):
         os.environ.pop("PYTHONPATH", None)
 
     def test_order_layers_and_pth_files(self):
-        files = {"task/a.pth": "vendor_a\n", "task/vendor_a/.keep": "", "layer/b.pth": "vendor_b\n", "layer/vendor_b/.keep": ""}
+        files = {
+            "task/a.pth": "vendor_a\n",
+            "task/vendor_a/.keep": "",
+            "layer/b.pth": "vendor_b\n",
+            "layer/vendor_b/.keep": "",
+        }
         with TaskRoot(files) as tmp:
             task, layer, missing = (os.path.join(tmp, d) for d in ("task", "layer", "missing-layer"))
             runtime = os.path.join(tmp, "runtime")

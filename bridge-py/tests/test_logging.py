@@ -2,8 +2,6 @@
 request-id globals (docs/python-worker.md)."""
 
 import json
-import os
-import re
 import tempfile
 import unittest
 
@@ -139,8 +137,8 @@ class ContextObject(unittest.TestCase):
         from tandem.errors import FaultException
 
         def context(client_context, cognito_identity, deadline, arn, tenant_id):
-            msg = {"clientContext": client_context, "cognitoIdentity": cognito_identity, "deadlineMs": deadline, "functionArn": arn}
-            return context_for(msg, "rid", tenant_id)
+            headers = {"clientContext": client_context, "cognitoIdentity": cognito_identity}
+            return context_for(dict(headers, deadlineMs=deadline, functionArn=arn), "rid", tenant_id)
 
         ctx = context(None, None, int(time.time() * 1000) + 5000, "arn", None)
         self.assertTrue(0 < ctx.get_remaining_time_in_millis() <= 5000)

@@ -153,7 +153,9 @@ def take_portrait():
         "json_level": {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"},
     }
     headers = {
-        "clientContext": json.dumps({"client": {"installation_id": "i-1", "app_title": "T"}, "custom": {"k": 1}, "env": {"e": "x"}}),
+        "clientContext": json.dumps(
+            {"client": {"installation_id": "i-1", "app_title": "T"}, "custom": {"k": 1}, "env": {"e": "x"}}
+        ),
         "cognitoIdentity": json.dumps({"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"}),
         "tenantId": "tenant-1",
     }

@@ -215,7 +215,6 @@ class WorkerProtocol(unittest.TestCase):
 
     def test_bad_start_configuration(self):
         import subprocess
-        import sys
 
         from .workerproc import PYTHON, WORKER
 

@@ -83,10 +83,12 @@ def _stack_trace(frames):
 def error_from_exception(exc, request_id):
     """(error body, X-Ray cause) for an exception raised while handling an invoke or a call."""
     if isinstance(exc, FaultException):
-        return error_document(exc.msg, exc.exception_type, exc.trace, request_id), xray_cause(VALIDATION_ERROR, exc.msg, [])
+        document = error_document(exc.msg, exc.exception_type, exc.trace, request_id)
+        return document, xray_cause(VALIDATION_ERROR, exc.msg, [])
     frames = user_frames(exc.__traceback__)
     error_type, message = type(exc).__name__, str(exc)
-    return error_document(message, error_type, _stack_trace(frames), request_id), xray_cause(error_type, message, frames)
+    document = error_document(message, error_type, _stack_trace(frames), request_id)
+    return document, xray_cause(error_type, message, frames)
 
 
 def init_error_from_exception(exc):

@@ -78,7 +78,8 @@ def import_handler_module(module_name):
     """Imports the handler's module (`a/b/c` is `a.b.c`). A built-in module's name, an ImportError and a
     SyntaxError become init errors worded as AWS's; any other exception is reported with its own type."""
     if module_name.split(".")[0] in sys.builtin_module_names:
-        raise FaultException(BUILT_IN_MODULE_CONFLICT, "Cannot use built-in module %s as a handler module" % module_name)
+        message = "Cannot use built-in module %s as a handler module" % module_name
+        raise FaultException(BUILT_IN_MODULE_CONFLICT, message)
     import importlib
 
     try:

@@ -133,7 +133,8 @@ class FramedTelemetryLogSink(object):
         payload = msg.encode("utf-8")
         kind = frame_type or _TEXT_FRAME_TYPES[logging.NOTSET]
         micros = time.time_ns() // 1000
-        self.file.write(b"".join((kind.to_bytes(4, "big"), len(payload).to_bytes(4, "big"), micros.to_bytes(8, "big"), payload)))
+        header = kind.to_bytes(4, "big") + len(payload).to_bytes(4, "big") + micros.to_bytes(8, "big")
+        self.file.write(header + payload)  # one write per record
 
     def log_error(self, message_lines):
         self.log("\n".join(message_lines), _ERROR_FRAME_TYPE)
