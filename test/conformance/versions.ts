@@ -23,8 +23,8 @@
 //     uncaught-error record. Control characters stay escaped. Ordinary JSON log records never escape on any
 //     version (stdlib json with ensure_ascii=False). [recordings: bodies; fixtures/python-versions:
 //     version_unicode_error for the error record]
-//     awslambdaric keys this on AWS_EXECUTION_ENV being AWS_Lambda_python3.12 ... 3.15, which the managed
-//     python3.12+ runtimes and AWS's python:3.12+ base images export from /var/runtime/bootstrap; on an
+//     awslambdaric keys this on AWS_EXECUTION_ENV being AWS_Lambda_python3.12 ... 3.15, which Lambda sets for
+//     its managed python3.12+ runtimes (AWS's Python base images export it from /var/runtime/bootstrap); on an
 //     OS-only runtime (provided.al2023, where tandem runs) Lambda sets no AWS_EXECUTION_ENV, so awslambdaric
 //     itself, in a custom image, would escape on every version. tandem behaves as the managed runtime of its
 //     interpreter's version, and an AWS_EXECUTION_ENV naming a Python version decides instead when it is
