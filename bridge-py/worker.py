@@ -35,22 +35,31 @@ def _runtime_path():
 
 
 def main():
+    parent = os.getppid()
     fd_in = _fd("TANDEM_FD_IN", 3)
     fd_out = _fd("TANDEM_FD_OUT", 4)
     mode = os.environ.pop("TANDEM_MODE", None) or "handler"
     max_frame = os.environ.get("TANDEM_MAX_FRAME_BYTES")
     runtime_dir = _runtime_path()
 
-    from tandem import frames
+    from tandem import frames, pipes
 
+    # Off the fixed fds they came on, where the function's own fd juggling could hit them.
+    fd_in = pipes.hide(fd_in)
+    fd_out = pipes.hide(fd_out)
     max_frame = int(max_frame) if max_frame else frames.MAX_FRAME_BYTES
     v = sys.version_info
     hello = {"t": "hello", "v": frames.PROTOCOL_VERSION, "pid": os.getpid(), "python": "%d.%d.%d" % v[:3]}
     if sys.executable:
         # Node spawns later workers with this path directly (no version-manager shim in between).
         hello["exe"] = sys.executable
+    hello["inFd"] = fd_in
     hello = frames.encode_frame(hello)
-    frames.FrameWriter(fd_out).write_raw(hello)
+    try:
+        frames.FrameWriter(fd_out).write_raw(hello)
+    except BrokenPipeError:
+        os._exit(0)  # Node is already gone (it said why): nothing to add
+    pipes.protect(fd_in, fd_out, parent)
 
     from tandem.main import run
 

@@ -107,14 +107,19 @@ class WorkerProtocol(unittest.TestCase):
             w.send(invoke_msg("r3", b"{}", traceId=None, deadlineMs=None))
             self.assertEqual(b"[null, null, 0]", w.recv()["body"])
 
-    def test_default_fds_and_cloexec(self):
+    def test_default_fds_moved_away_and_cloexec(self):
+        # The pipes arrive on fds 3/4 and are moved to free fds from 200 up (close-on-exec): 3 and 4 are
+        # free for the function, as on AWS's runtime, and code using them by number cannot hit the pipes.
         with TaskRoot({"lambda_function.py": FDS}) as root:
             w = self.start(root, default_fds=True)
-            handshake(w)
-            w.send(invoke_msg("r", b'{"fds": [3, 4]}'))
+            hello, _ = handshake(w)
+            fd_in = hello["inFd"]
+            self.assertGreaterEqual(fd_in, 200)
+            w.send(invoke_msg("r", json.dumps({"fds": [3, 4, fd_in, fd_in + 1]}).encode()))
             reply = w.recv()
             self.assertEqual("result", reply["t"], reply)
-            self.assertEqual({"3": True, "4": True}, json.loads(reply["body"]))
+            expected = {"3": None, "4": None, str(fd_in): True, str(fd_in + 1): True}
+            self.assertEqual(expected, json.loads(reply["body"]))
             w.send({"t": "shutdown"})
             self.assertEqual(0, w.wait())
 

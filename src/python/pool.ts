@@ -1,11 +1,14 @@
 // A pool of Python workers (size 1 by default; AWS_LAMBDA_MAX_CONCURRENCY later): hands each invocation or
-// call to an idle worker, queues the rest, and replaces a worker that broke the protocol, or (with more than
-// one worker, or in calls mode) one that died. With a single handler worker, a death ends the runtime
-// instead, exactly as AWS's runtime does: the invocation reports `died`, an idle death calls `onFatalDeath`.
+// call to an idle worker, queues the rest, and replaces a worker that broke the protocol (during a job or
+// between jobs; one `tandem:` line says so), or (with more than one worker, or in calls mode) one that
+// died. With a single handler worker, a death ends the runtime instead, exactly as AWS's runtime does: the
+// invocation reports `died`, an idle death calls `onFatalDeath`. A handler worker that cannot be replaced
+// ends the runtime too (one line, `onFatalDeath` with status 1), rather than leave invocations waiting.
 // In `calls` mode (a Node handler calling Python) workers are started on first use, with no handler.
 import { ENV } from '../runtime/env.ts';
-import { WorkerExitError, WorkerStartError, errorDocument, errorMessageOf } from '../runtime/errors.ts';
-import { announce, diag } from '../runtime/diag.ts';
+import { WorkerExitError, WorkerStartError, errorDocument, errorMessageOf, type WorkerProtocolError } from '../runtime/errors.ts';
+import { describeExit } from '../runtime/exit.ts';
+import { announce } from '../runtime/diag.ts';
 import type { ExitStatus, Invocation, InvokeIO, InvokeOutcome } from '../runtime/types.ts';
 import { resolveInterpreter } from './interpreter.ts';
 import { Worker, exitErrorDocument, type CallContext, type CallOutcome, type WorkerInit } from './worker.ts';
@@ -60,7 +63,10 @@ function defaultSpawn(env: NodeJS.ProcessEnv): WorkerProcess {
 }
 
 export class PythonPool {
-  /** Called when the only handler worker dies between invocations (the runtime should end with `status`). */
+  /**
+   * Called when the runtime should end with `status`: the only handler worker died between invocations, or
+   * no handler worker is left (a replacement failed to start).
+   */
   onFatalDeath: ((status: ExitStatus) => void) | undefined;
   private readonly opts: PoolOptions;
   private readonly workers = new Set<Worker>();
@@ -106,7 +112,7 @@ export class PythonPool {
       this.forget(worker);
       if (this.opts.size === 1 && this.opts.mode === 'handler') return outcome;
       // Several workers: report this invocation like Lambda would, and carry on with a fresh worker.
-      diag.warn('worker died during an invocation; replacing it', { requestId: inv.requestId, exit: outcome.exit });
+      announce(`the Python worker ${worker.proc.label} exited during invocation ${inv.requestId} (${describeExit(outcome.exit)}); starting a new worker`);
       this.replace();
       return {
         kind: 'error',
@@ -117,7 +123,7 @@ export class PythonPool {
     else {
       // A protocol error killed it: the invocation already has its error; start a replacement.
       this.forget(worker);
-      this.replace();
+      this.brokenWorker(worker);
     }
     return outcome;
   }
@@ -129,7 +135,10 @@ export class PythonPool {
       return await worker.call(fn, body, context);
     } finally {
       if (worker.alive) this.release(worker);
-      else this.forget(worker);
+      else {
+        this.forget(worker);
+        if (worker.protocolError) announce(`${brokeMessage(worker)}; the next call starts a new worker`);
+      }
     }
   }
 
@@ -150,7 +159,7 @@ export class PythonPool {
   private attach(proc: WorkerProcess): Worker {
     const w = new Worker(proc, this.opts.maxFrameBytes);
     this.workers.add(w);
-    w.onIdleDeath = (status) => this.idleDeath(w, status);
+    w.onIdleDeath = (status, protocolError) => this.idleDeath(w, status, protocolError);
     return w;
   }
 
@@ -204,15 +213,31 @@ export class PythonPool {
     if (i >= 0) this.idle.splice(i, 1);
   }
 
-  private idleDeath(w: Worker, status: ExitStatus): void {
+  private idleDeath(w: Worker, status: ExitStatus, protocolError: WorkerProtocolError | undefined): void {
     this.forget(w);
     if (this.closed) return;
+    if (protocolError) {
+      // Something the worker sent between jobs (a frame no job asked for, garbage): never a reason to end
+      // the runtime silently. The worker is gone; a new one takes its place.
+      if (this.opts.mode === 'handler') this.brokenWorker(w);
+      else announce(`${brokeMessage(w)}; the next call starts a new worker`);
+      return;
+    }
     if (this.opts.mode === 'handler' && this.opts.size === 1) {
       this.onFatalDeath?.(status);
       return;
     }
-    diag.warn('an idle worker died; replacing it', { exit: status });
-    if (this.opts.mode === 'handler') this.replace();
+    if (this.opts.mode === 'handler') {
+      announce(`the Python worker ${w.proc.label} exited between invocations (${describeExit(status)}); starting a new worker`);
+      this.replace();
+    }
+  }
+
+  /** A handler worker broke the protocol and was killed: say so, and start another. */
+  private brokenWorker(w: Worker): void {
+    if (this.closed) return;
+    announce(`${brokeMessage(w)}; starting a new worker`);
+    this.replace();
   }
 
   /** Starts a replacement handler worker in the background (calls mode starts workers on demand). */
@@ -225,13 +250,26 @@ export class PythonPool {
       return;
     }
     void this.launch().then(({ worker, init }) => {
-      if (init.kind === 'ready' && worker) this.release(worker);
-      else {
-        announce(`a replacement Python worker failed to start (${init.kind})`);
-        if (this.workers.size === 0) {
-          for (const waiter of this.waiters.splice(0)) waiter.reject(new WorkerStartError('no Python worker is left'));
-        }
+      if (init.kind === 'ready') return worker && this.release(worker);
+      if (this.closed) return;
+      const why =
+        init.kind === 'failed'
+          ? init.error.message
+          : init.kind === 'initError'
+            ? `${init.errorType}: ${init.body.toString('utf8', 0, 500)}`
+            : `it exited during init (${describeExit(init.exit)})`;
+      if (this.workers.size > 0) {
+        announce(`a replacement Python worker failed to start: ${why}`);
+        return;
       }
+      for (const waiter of this.waiters.splice(0)) waiter.reject(new WorkerStartError('no Python worker is left'));
+      announce(`a replacement Python worker failed to start: ${why}; no worker is left, ending the runtime`);
+      this.onFatalDeath?.({ code: 1, signal: null });
     });
   }
+}
+
+/** `the Python worker <label> broke the worker protocol: <what>`. */
+function brokeMessage(w: Worker): string {
+  return `the Python worker ${w.proc.label} broke the worker protocol: ${w.protocolError?.message ?? 'unknown error'}`;
 }

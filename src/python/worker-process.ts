@@ -1,8 +1,9 @@
 // One Python worker process and its two pipes, whoever started it: Node (spawn, stdio
 // ['ignore','inherit','inherit','pipe','pipe'], so the worker's fd 3/4 are the pipes), or `bootstrap`
-// (adopt: Node got its ends of the pipes on fds and the pid in the environment). Knows how the process
-// ended: from child_process for a spawned worker; for an adopted one, which libuv never reaps, from
-// /proc/<pid>/stat of the zombie once the output pipe has reached EOF.
+// (adopt: Node got its ends of the pipes on fds and the pid in the environment). Knows when and how the
+// process ended from the process itself, never only from its pipes (a child the function forked may hold
+// them open): from child_process for a spawned worker; for an adopted one, which libuv never reaps, from
+// /proc/<pid>/stat of the zombie, looked at on every SIGCHLD Node gets.
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fstatSync, readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { ENV } from '../runtime/env.ts';
-import { WorkerStartError, errorMessageOf } from '../runtime/errors.ts';
+import { WorkerStartError } from '../runtime/errors.ts';
 import type { ExitStatus } from '../runtime/types.ts';
 
 export interface WorkerProcess {
@@ -19,7 +20,9 @@ export interface WorkerProcess {
   readonly input: Writable;
   /** Frames from the worker. */
   readonly output: Readable;
-  /** How the process ended. For an adopted worker, ask only after `output` ended (the zombie is read then). */
+  /** The fd `output` reads (to drain the pipe once the process is gone), when known. */
+  readonly outputFd: number | undefined;
+  /** Resolves when the process has ended, with how it ended (whatever became of its pipes). */
   exited(): Promise<ExitStatus>;
   /** Sends a signal; a no-op once the process is gone. */
   kill(signal: NodeJS.Signals): void;
@@ -34,6 +37,9 @@ const lazyRequire = createRequire(import.meta.url);
 function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
   return (lazyRequire('node:child_process') as typeof import('node:child_process')).spawn(...args);
 }
+
+/** `running`: alive and not exiting; `exiting`: in the kernel's exit path or a zombie; `gone`: reaped or ended. */
+export type ProcessState = 'running' | 'exiting' | 'gone';
 
 export interface SpawnOptions {
   command: string;
@@ -101,6 +107,11 @@ class SpawnedWorker implements WorkerProcess {
     return this.child.pid;
   }
 
+  get outputFd(): number | undefined {
+    const fd = (this.output as { _handle?: { fd?: unknown } })._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  }
+
   exited(): Promise<ExitStatus> {
     return this.exit;
   }
@@ -133,8 +144,8 @@ function decodeWaitStatus(status: number): ExitStatus {
   return { code: null, signal: name };
 }
 
-/** state, ppid and exit_code of a process from /proc, or undefined when it is gone. */
-export function readProcStat(pid: number): { state: string; ppid: number; exitCode: number } | undefined {
+/** state, ppid, flags and exit_code of a process from /proc, or undefined when it is gone. */
+export function readProcStat(pid: number): { state: string; ppid: number; flags: number; exitCode: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -143,8 +154,40 @@ export function readProcStat(pid: number): { state: string; ppid: number; exitCo
   }
   const close = text.lastIndexOf(')');
   const fields = text.slice(close + 2).trim().split(' ');
-  // fields[0] is field 3 (state), fields[1] field 4 (ppid); exit_code is field 52, the last one.
-  return { state: fields[0] ?? '', ppid: Number(fields[1]), exitCode: Number(fields[fields.length - 1]) };
+  // fields[0] is field 3 (state), fields[1] field 4 (ppid), fields[6] field 9 (flags); exit_code is
+  // field 52, the last one.
+  return { state: fields[0] ?? '', ppid: Number(fields[1]), flags: Number(fields[6]), exitCode: Number(fields[fields.length - 1]) };
+}
+
+/** PF_EXITING (include/linux/sched.h): set as the kernel starts tearing the process down. */
+const PF_EXITING = 0x4;
+
+/** What /proc says of `pid`: running, exiting (PF_EXITING, or a zombie), or gone. */
+export function processState(pid: number): ProcessState {
+  const st = readProcStat(pid);
+  if (!st) return 'gone';
+  if (st.state === 'Z' || st.state === 'X' || (st.flags & PF_EXITING) !== 0) return 'exiting';
+  return 'running';
+}
+
+// The syscall number of read(2), for /proc/<pid>/syscall (only where it is known).
+const READ_SYSCALL: Partial<Record<string, number>> = { x64: 0, arm64: 63, riscv64: 63 };
+
+/**
+ * True when the process's main thread is blocked in read(2) on `fd` (for the worker: waiting for Node's
+ * next message), from /proc/<pid>/syscall. False when it is doing anything else or that cannot be told.
+ */
+export function blockedReading(pid: number, fd: number): boolean {
+  const nr = READ_SYSCALL[process.arch];
+  if (nr === undefined) return false;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/syscall`, 'latin1');
+  } catch {
+    return false;
+  }
+  const f = text.split(' ');
+  return Number(f[0]) === nr && Number(f[1]) === fd;
 }
 
 class AdoptedWorker implements WorkerProcess {
@@ -152,22 +195,24 @@ class AdoptedWorker implements WorkerProcess {
   readonly output: Readable;
   readonly label: string;
   readonly startError = undefined;
-  private exit: Promise<ExitStatus> | undefined;
+  private readonly exit: Promise<ExitStatus>;
+  private settle!: (status: ExitStatus) => void;
   private gone = false;
 
   constructor(
     readonly pid: number,
     writeFd: number,
-    readFd: number,
+    readonly outputFd: number,
   ) {
     this.label = `started by bootstrap (pid ${pid})`;
     this.input = new Socket({ fd: writeFd, readable: false, writable: true });
-    this.output = new Socket({ fd: readFd, readable: true, writable: false });
+    this.output = new Socket({ fd: outputFd, readable: true, writable: false });
     this.input.on('error', () => undefined);
+    this.exit = new Promise<ExitStatus>((r) => (this.settle = r));
+    watchChildren(this);
   }
 
   exited(): Promise<ExitStatus> {
-    this.exit ??= this.collect();
     return this.exit;
   }
 
@@ -182,34 +227,29 @@ class AdoptedWorker implements WorkerProcess {
     }
   }
 
-  /**
-   * Waits for the process to become a zombie and reads its exit status. The pipe can reach EOF a moment
-   * before the process is a zombie (or the worker may have closed it and lived on): poll briefly, then
-   * kill it, so this always ends.
-   */
-  private async collect(): Promise<ExitStatus> {
-    const started = Date.now();
-    let killed = false;
-    for (let delay = 0; ; delay = Math.min(delay + 1, 20)) {
-      const st = readProcStat(this.pid);
-      if (!st || st.ppid !== process.pid) {
-        this.gone = true;
-        // Reaped by someone else (bash, before it exec'd Node) or never ours: the status is lost.
-        return { code: 1, signal: null };
-      }
-      if (st.state === 'Z' || st.state === 'X') {
-        this.gone = true;
-        return decodeWaitStatus(st.exitCode);
-      }
-      if (!killed && Date.now() - started > 2000) {
-        killed = true;
-        try {
-          process.kill(this.pid, 'SIGKILL');
-        } catch (err) {
-          if (errorMessageOf(err).includes('ESRCH')) continue;
-        }
-      }
-      await new Promise((r) => setTimeout(r, delay));
-    }
+  /** Settles `exit` once the process is a zombie (or no longer ours). Returns true when it has. */
+  check(): boolean {
+    if (this.gone) return true;
+    const st = readProcStat(this.pid);
+    if (st && st.ppid === process.pid && st.state !== 'Z' && st.state !== 'X') return false;
+    this.gone = true;
+    // Reaped by someone else (bash, before it exec'd Node) or never ours: the status is lost.
+    this.settle(st && st.ppid === process.pid ? decodeWaitStatus(st.exitCode) : { code: 1, signal: null });
+    return true;
   }
+}
+
+// Adopted workers are Node's children by pid only: libuv never waits for them, so no 'exit' event comes.
+// Every SIGCHLD (one per child state change; several may arrive as one) makes each of them look at /proc.
+const adoptedWorkers = new Set<AdoptedWorker>();
+const onSigchld = (): void => {
+  for (const w of adoptedWorkers) if (w.check()) adoptedWorkers.delete(w);
+  if (adoptedWorkers.size === 0) process.off('SIGCHLD', onSigchld);
+};
+
+function watchChildren(w: AdoptedWorker): void {
+  // It may have died before this listener existed (its SIGCHLD then went unheard): look once now.
+  if (w.check()) return;
+  if (adoptedWorkers.size === 0) process.on('SIGCHLD', onSigchld);
+  adoptedWorkers.add(w);
 }

@@ -1,7 +1,10 @@
 // One connection to one Python worker (docs/protocol.md): the handshake and init outcome, then one job at a
 // time, an `invoke` (buffered result, error, or a stream relayed to the Runtime API with backpressure) or a
-// `call` (the python() API). Sees the worker's death as EOF on its output pipe and reports it with the
-// process's exit status; a broken frame kills the worker and fails the job with Runtime.WorkerProtocolError.
+// `call` (the python() API). Sees the worker's death from the process (its exit, even while a child it
+// forked holds the pipe open) and from EOF on its output pipe, and reports it with the exit status once
+// every frame written before it was handled. A broken frame, a pipe closed under a running worker, or a
+// frame left incomplete while the worker waits for its next message kills the worker and fails the job
+// with Runtime.WorkerProtocolError.
 import { WorkerExitError, WorkerProtocolError, WorkerStartError, errorDocument, errorMessageOf } from '../runtime/errors.ts';
 import { ACCEPTED } from '../runtime/accepted.ts';
 import { describeExit } from '../runtime/exit.ts';
@@ -9,8 +12,9 @@ import { isValidHeaderValue } from '../runtime/http1.ts';
 import type { ExitStatus, Invocation, InvokeIO, InvokeOutcome, StreamWriter } from '../runtime/types.ts';
 import { bodyLength } from '../runtime/http1.ts';
 import { BinParts, FrameDecoder, FrameEncoder, type Message } from './frames.ts';
+import { readSync } from 'node:fs';
 import { learnInterpreter } from './interpreter.ts';
-import type { WorkerProcess } from './worker-process.ts';
+import { blockedReading, processState, type WorkerProcess } from './worker-process.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const PROTOCOL_MISMATCH_EXIT_CODE = 70;
@@ -43,6 +47,8 @@ interface Job {
 }
 
 const JSON_TYPE = 'application/json';
+/** A frame the worker left incomplete this long is checked against what the worker is doing. */
+const STALL_CHECK_MS = 100;
 
 function bin(msg: Message, key: string): Buffer {
   const v = msg[key];
@@ -75,8 +81,8 @@ export class ProtocolVersionError extends WorkerProtocolError {}
 export class Worker {
   /** The worker's Python version, from its hello. */
   pythonVersion: string | undefined;
-  /** Called when the worker dies with no job running. */
-  onIdleDeath: ((status: ExitStatus) => void) | undefined;
+  /** Called when the worker dies, or breaks the protocol (then it is killed), with no job running. */
+  onIdleDeath: ((status: ExitStatus, protocolError: WorkerProtocolError | undefined) => void) | undefined;
   private readonly encoder = new FrameEncoder();
   private readonly decoder: FrameDecoder;
   private job: Job | undefined;
@@ -90,6 +96,13 @@ export class Worker {
   private deathSettled: ExitStatus | undefined;
   private deathReported = false;
   private eofSeen = false;
+  /** How the process ended, as soon as it is known (possibly before EOF). */
+  private exitKnown: ExitStatus | undefined;
+  /** The fd the worker reads Node's frames from (its hello's `inFd`), to tell a stalled frame. */
+  private inFd: number | undefined;
+  /** The Python process's pid from its hello (differs from the process Node started under a wrapper that does not exec). */
+  private helloPid: number | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   /** A job's write to the Runtime API has not drained: frames wait in `queue`, the pipe may be paused. */
   private blocked = false;
   private paused = false;
@@ -103,15 +116,22 @@ export class Worker {
     this.decoder = new FrameDecoder(maxFrameBytes);
     this.eof = new Promise<void>((r) => (this.markEof = r));
     this.unblock = this.unblock.bind(this);
+    this.checkStall = this.checkStall.bind(this);
     const out = proc.output;
     out.on('data', (chunk: Buffer) => this.onData(chunk));
     out.on('end', () => this.onEof());
     out.on('close', () => this.onEof());
     out.on('error', () => this.onEof());
+    void proc.exited().then((status) => this.onExit(status));
   }
 
   get alive(): boolean {
     return !this.dead;
+  }
+
+  /** The protocol error that ended this worker, if that is what ended it. */
+  get protocolError(): WorkerProtocolError | undefined {
+    return this.broken;
   }
 
   get busy(): boolean {
@@ -133,6 +153,8 @@ export class Worker {
             }
             helloSeen = true;
             this.pythonVersion = typeof msg.python === 'string' ? msg.python : undefined;
+            if (typeof msg.inFd === 'number' && Number.isInteger(msg.inFd)) this.inFd = msg.inFd;
+            if (typeof msg.pid === 'number' && Number.isInteger(msg.pid) && msg.pid > 0) this.helloPid = msg.pid;
             learnInterpreter(msg.exe);
             return;
           }
@@ -293,7 +315,36 @@ export class Worker {
       });
     } catch (err) {
       this.protocolFailure(err);
+      return;
     }
+    if (this.inFd !== undefined && this.decoder.midFrame) this.watchStall();
+  }
+
+  /** A frame is incomplete after a read: look again a moment later (see checkStall). */
+  private watchStall(): void {
+    if (this.stallTimer) this.stallTimer.refresh();
+    else this.stallTimer = setTimeout(this.checkStall, STALL_CHECK_MS).unref();
+  }
+
+  /**
+   * A frame has stayed incomplete with no byte coming. If the worker's main thread is waiting for Node's
+   * next message, it has finished writing: the missing bytes will never come (something other than the
+   * worker wrote to its pipe, e.g. the function writing to that fd). Anything else: look again later.
+   */
+  private checkStall(): void {
+    this.stallTimer = undefined;
+    if (this.broken || this.eofSeen || !this.decoder.midFrame) return;
+    const pid = this.proc.pid;
+    if (!this.paused && pid !== undefined && this.inFd !== undefined && blockedReading(pid, this.inFd)) {
+      this.protocolFailure(
+        new WorkerProtocolError(
+          'the worker waits for its next message while the frame it sent last is incomplete ' +
+            '(something other than the worker wrote to its frame pipe)',
+        ),
+      );
+      return;
+    }
+    this.watchStall();
   }
 
   private dispatch(msg: Message): void {
@@ -315,6 +366,7 @@ export class Worker {
     this.blocked = false;
     this.proc.kill('SIGKILL');
     this.proc.output.destroy();
+    this.proc.input.destroy();
     this.onEof();
   }
 
@@ -323,10 +375,60 @@ export class Worker {
     this.eofSeen = true;
     this.markEof();
     this.dead = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    if (this.exitKnown === undefined && !this.broken) this.watchClosedPipe();
     void this.exitStatus().then((status) => {
       this.deathSettled = status;
       this.reportDeath();
     });
+  }
+
+  /**
+   * EOF before the process ended. A process that exits is marked exiting before the kernel closes its fds,
+   * so a Python process still running at EOF had its pipe closed or replaced under it (the function closing
+   * or dup2-ing over the worker's fds, or exec-ing): it can never answer again. That is a protocol error
+   * (killed, replaced), not a wait for the platform's timeout. Otherwise the exit is on its way.
+   */
+  private watchClosedPipe(): void {
+    const pid = this.helloPid ?? this.proc.pid;
+    if (pid !== undefined && processState(pid) === 'running') {
+      this.protocolFailure(
+        new WorkerProtocolError(
+          `the worker's frame pipe was closed while the worker kept running (the function closed or replaced the worker's fds)`,
+        ),
+      );
+    }
+  }
+
+  /**
+   * The process has ended. If its output pipe has not reached EOF, a process it forked holds the pipe open:
+   * whatever the worker wrote is in the pipe already and nothing more can come from it, so read it now
+   * (without waiting for libuv), and end the pipe here.
+   */
+  private onExit(status: ExitStatus): void {
+    this.exitKnown = status;
+    if (this.eofSeen) return;
+    const out = this.proc.output;
+    while (out.readableLength > 0 && !this.eofSeen && out.read() !== null) {
+      // read() hands each buffered chunk to onData through the 'data' listener
+    }
+    const fd = this.proc.outputFd;
+    if (fd === undefined) return; // cannot read it here: EOF will tell
+    while (!this.eofSeen) {
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch {
+        break; // EAGAIN: the pipe is empty
+      }
+      if (n === 0) break;
+      this.onData(buf.subarray(0, n));
+    }
+    if (!this.eofSeen) {
+      out.destroy();
+      this.onEof();
+    }
   }
 
   /** Tells the job (or the pool) about the death once every frame that came before it was handled. */
@@ -334,10 +436,11 @@ export class Worker {
     if (this.deathSettled === undefined || this.deathReported) return;
     if (!this.broken && (this.blocked || this.queue.length > 0)) return;
     this.deathReported = true;
+    this.proc.input.destroy(); // nobody reads it any more
     const job = this.job;
     this.job = undefined;
     if (job) job.onDeath(this.deathSettled, this.broken);
-    else this.onIdleDeath?.(this.deathSettled);
+    else this.onIdleDeath?.(this.deathSettled, this.broken);
   }
 
   private startFailure(status: ExitStatus): WorkerStartError {

@@ -47,7 +47,15 @@ async function main(): Promise<void> {
   }
   const concurrency = env[ENV.maxConcurrency] !== undefined ? positiveInt(env, ENV.maxConcurrency, 1) : 1;
   const pipeline = flag(env, ENV.pipeline, true);
-  const api = new RuntimeApiClient(apiAddress);
+  let api: RuntimeApiClient;
+  try {
+    api = new RuntimeApiClient(apiAddress);
+  } catch (err) {
+    // A malformed address: one line, and the worker goes too (it would only find its pipe broken).
+    announce(errorMessageOf(err).replace(/^tandem: /, ''));
+    adopted?.kill('SIGKILL');
+    process.exit(1);
+  }
   api.preconnect();
 
   const taskRoot = env[ENV.taskRoot] || process.cwd();

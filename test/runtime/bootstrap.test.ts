@@ -73,7 +73,7 @@ describe('bootstrap with a Python handler', () => {
     await r.noOrphans();
   });
 
-  it('leaves no stray fd: the worker has 0-2 and its two pipes, Node holds one end of each and nothing else of them', async () => {
+  it('leaves no stray fd: the worker has 0-2 and its two pipes (moved to fds 200 and up), Node holds one end of each and nothing else of them', async () => {
     const FDS = 'import os\ndef handler(e, c):\n    out = {}\n    for fd in os.listdir("/proc/self/fd"):\n        try:\n            out[fd] = os.readlink("/proc/self/fd/" + fd)\n        except OSError:\n            pass\n    return out\n';
     const r = await start({ files: { 'app.py': FDS }, handler: 'app.handler' });
     const res = await r.server.enqueue(event({})).result;
@@ -92,7 +92,7 @@ describe('bootstrap with a Python handler', () => {
     const workerFds = Object.entries(JSON.parse(res.body.toString()) as Record<string, string>).filter(
       ([fd, l]) => !l.startsWith('/proc/') && !inherited.has(fd),
     );
-    expect(workerFds.map(([fd]) => Number(fd)).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(workerFds.map(([fd]) => Number(fd)).sort((a, b) => a - b)).toEqual([0, 1, 2, 200, 201]);
     expect(workerFds.find(([fd]) => fd === '0')![1]).toBe('/dev/null');
     const nodeLinks = readdirSync(`/proc/${r.child.pid}/fd`).map((fd) => {
       try {
@@ -101,7 +101,7 @@ describe('bootstrap with a Python handler', () => {
         return '';
       }
     });
-    for (const fd of ['3', '4']) {
+    for (const fd of ['200', '201']) {
       const pipe = workerFds.find(([f]) => f === fd)![1];
       expect(pipe).toMatch(/^pipe:/);
       expect(nodeLinks.filter((l) => l === pipe)).toHaveLength(1);
