@@ -338,6 +338,22 @@ class WorkerProtocol(unittest.TestCase):
             w.send({"t": "invoke", "id": "r"})
             self.expect_protocol_error(w, "'body' must be")
 
+    def test_wrongly_typed_field(self):
+        # The issue's case: an int traceId used to crash the worker (TypeError, exit 1) mid-invocation.
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            handshake(w)
+            w.send(invoke_msg("r", b"{}", traceId=7))
+            self.expect_protocol_error(w, "invoke message: 'traceId' must be str or nil, got int")
+
+    def test_hello_version_of_another_type(self):
+        with TaskRoot({"lambda_function.py": HANDLER}) as root:
+            w = self.start(root)
+            w.recv()
+            w.send({"t": "hello", "v": "1"})
+            self.assertIsNone(w.recv())
+            self.assertEqual(70, w.wait())
+
     def test_oversized_frame_refused_before_reading(self):
         with TaskRoot({"lambda_function.py": HANDLER}) as root:
             w = self.start(root, env={"TANDEM_MAX_FRAME_BYTES": "1000"})
@@ -363,6 +379,55 @@ class WorkerProtocol(unittest.TestCase):
             self.assertEqual("error", reply["t"])
             self.assertEqual("Function.ResponseSizeTooLarge", reply["errorType"])
             self.assertEqual([], json.loads(reply["body"])["stackTrace"])
+
+
+class FieldTypes(unittest.TestCase):
+    """Every field the worker reads is checked before use (tandem.main): a wrong type is a protocol error,
+    never a crash in the middle of an invocation or a context attribute of the wrong type."""
+
+    def test_invoke_and_call_fields(self):
+        from tandem import main
+
+        cases = [
+            (main._check_invoke, {"t": "invoke", "id": 5, "body": b"{}"}, "invoke message: 'id' must be str, got int"),
+            (main._check_invoke, {"t": "invoke", "id": "r"}, "invoke message: 'body' must be bin, got nothing"),
+            (main._check_invoke, {"t": "invoke", "id": "r", "body": "{}"}, "'body' must be bin, got str"),
+            (main._check_invoke, invoke_msg("r", b"{}", traceId=7), "'traceId' must be str or nil, got int"),
+            (main._check_invoke, invoke_msg("r", b"{}", deadlineMs="soon"), "'deadlineMs' must be int or float or nil, got str"),
+            (main._check_invoke, invoke_msg("r", b"{}", deadlineMs=True), "'deadlineMs' must be int or float or nil, got bool"),
+            (main._check_invoke, invoke_msg("r", b"{}", functionArn=b"arn"), "'functionArn' must be str or nil, got bin"),
+            (main._check_invoke, invoke_msg("r", b"{}", clientContext={"a": 1}), "'clientContext' must be str or nil, got map"),
+            (main._check_invoke, invoke_msg("r", b"{}", cognitoIdentity=[1]), "'cognitoIdentity' must be str or nil, got list"),
+            (main._check_invoke, invoke_msg("r", b"{}", tenantId=1.5), "'tenantId' must be str or nil, got float"),
+            (main._check_invoke, invoke_msg("r", b"{}", invocationId=3), "'invocationId' must be str or nil, got int"),
+            (main._check_invoke, invoke_msg("r", b"{}", content_type=False), "'contentType' must be str or nil, got bool"),
+            (main._check_call, {"t": "call", "id": "c", "fn": 3, "body": b"1"}, "call message: 'fn' must be str, got int"),
+            (main._check_call, {"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": "x"}, "'context' must be map or nil, got str"),
+            (
+                main._check_call,
+                {"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": {"requestId": 9}},
+                "call message context: 'requestId' must be str or nil, got int",
+            ),
+            (
+                main._check_call,
+                {"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": {"deadlineMs": "x"}},
+                "call message context: 'deadlineMs' must be int or float or nil, got str",
+            ),
+        ]
+        for check, msg, text in cases:
+            with self.subTest(text=text):
+                with self.assertRaises(frames.ProtocolError) as cm:
+                    check(msg)
+                self.assertIn(text, str(cm.exception))
+
+    def test_what_node_sends_passes(self):
+        from tandem import main
+
+        main._check_invoke(invoke_msg("r", b"{}"))
+        main._check_invoke(invoke_msg("r", b"{}", deadlineMs=1795754822644.0, traceId=None, content_type=None))
+        main._check_call({"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": None})
+        ctx = {"requestId": "r", "deadlineMs": 2**40, "functionArn": "a", "traceId": None, "tenantId": None}
+        main._check_call({"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": ctx})
 
 
 class FrameCodec(unittest.TestCase):

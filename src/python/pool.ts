@@ -72,6 +72,10 @@ export class PythonPool {
   private readonly workers = new Set<Worker>();
   private readonly idle: Worker[] = [];
   private readonly waiters: Array<{ resolve(w: Worker): void; reject(e: Error): void }> = [];
+  /** Replacement workers that have not finished a job yet. */
+  private readonly unproven = new WeakSet<Worker>();
+  /** Workers already reported lost (and replaced). */
+  private readonly gone = new WeakSet<Worker>();
   private closed = false;
 
   constructor(opts: PoolOptions) {
@@ -112,18 +116,19 @@ export class PythonPool {
       this.forget(worker);
       if (this.opts.size === 1 && this.opts.mode === 'handler') return outcome;
       // Several workers: report this invocation like Lambda would, and carry on with a fresh worker.
-      announce(`the Python worker ${worker.proc.label} exited during invocation ${inv.requestId} (${describeExit(outcome.exit)}); starting a new worker`);
-      this.replace();
+      this.lost(worker, `the Python worker ${worker.proc.label} exited during invocation ${inv.requestId} (${describeExit(outcome.exit)})`);
       return {
         kind: 'error',
         error: { body: exitErrorDocument(inv.requestId, outcome.exit), contentType: 'application/json', errorType: 'Runtime.ExitError' },
       };
     }
-    if (worker.alive) this.release(worker);
-    else {
+    if (worker.alive || !worker.brokeDuringJob) this.unproven.delete(worker); // it answered this job
+    if (worker.alive) {
+      this.release(worker);
+    } else {
       // A protocol error killed it: the invocation already has its error; start a replacement.
       this.forget(worker);
-      this.brokenWorker(worker);
+      this.lost(worker, brokeMessage(worker));
     }
     return outcome;
   }
@@ -219,7 +224,7 @@ export class PythonPool {
     if (protocolError) {
       // Something the worker sent between jobs (a frame no job asked for, garbage): never a reason to end
       // the runtime silently. The worker is gone; a new one takes its place.
-      if (this.opts.mode === 'handler') this.brokenWorker(w);
+      if (this.opts.mode === 'handler') this.lost(w, brokeMessage(w));
       else announce(`${brokeMessage(w)}; the next call starts a new worker`);
       return;
     }
@@ -227,17 +232,31 @@ export class PythonPool {
       this.onFatalDeath?.(status);
       return;
     }
-    if (this.opts.mode === 'handler') {
-      announce(`the Python worker ${w.proc.label} exited between invocations (${describeExit(status)}); starting a new worker`);
-      this.replace();
-    }
+    if (this.opts.mode === 'handler') this.lost(w, `the Python worker ${w.proc.label} exited between invocations (${describeExit(status)})`);
   }
 
-  /** A handler worker broke the protocol and was killed: say so, and start another. */
-  private brokenWorker(w: Worker): void {
-    if (this.closed) return;
-    announce(`${brokeMessage(w)}; starting a new worker`);
-    this.replace();
+  /**
+   * A handler worker is gone (it broke the protocol, or died while others serve on): one line saying `what`
+   * happened, and a new worker takes its place. Unless it was itself a replacement that never finished a
+   * job: the next one would most likely fail alike, so none is started (a crash loop would never end),
+   * and when no worker is left the runtime ends.
+   */
+  private lost(w: Worker, what: string): void {
+    // Both the job's end and the worker's end may report it (a bad frame right after an answer).
+    if (this.closed || this.gone.has(w)) return;
+    this.gone.add(w);
+    if (!this.unproven.has(w)) {
+      announce(`${what}; starting a new worker`);
+      this.replace();
+      return;
+    }
+    if (this.workers.size > 0) {
+      announce(`${what}; it had replaced another worker and served nothing, so no new one is started`);
+      return;
+    }
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new WorkerStartError('no Python worker is left'));
+    announce(`${what}; it had replaced another worker and served nothing: no worker is left, ending the runtime`);
+    this.onFatalDeath?.({ code: 1, signal: null });
   }
 
   /** Starts a replacement handler worker in the background (calls mode starts workers on demand). */
@@ -250,7 +269,13 @@ export class PythonPool {
       return;
     }
     void this.launch().then(({ worker, init }) => {
-      if (init.kind === 'ready') return worker && this.release(worker);
+      if (init.kind === 'ready') {
+        if (worker) {
+          this.unproven.add(worker);
+          this.release(worker);
+        }
+        return;
+      }
       if (this.closed) return;
       const why =
         init.kind === 'failed'

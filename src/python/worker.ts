@@ -134,6 +134,9 @@ export class Worker {
     return this.broken;
   }
 
+  /** True when the worker broke the protocol while a job ran (that job got the error), not after it. */
+  brokeDuringJob = false;
+
   get busy(): boolean {
     return this.job !== undefined;
   }
@@ -361,6 +364,7 @@ export class Worker {
   private protocolFailure(err: unknown): void {
     if (this.broken) return;
     this.broken = err instanceof WorkerProtocolError ? err : new WorkerProtocolError(errorMessageOf(err));
+    this.brokeDuringJob = this.job !== undefined;
     this.dead = true;
     this.queue.length = 0;
     this.blocked = false;
