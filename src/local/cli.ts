@@ -6,6 +6,7 @@ import { UsageError, USAGE, parseInvoke, parseServe } from './cli-args.ts';
 import { buildConfig, ToolError } from './local-function.ts';
 import { readEvent } from './event-input.ts';
 import { EXIT, runInvoke } from './invoke-command.ts';
+import { drained } from './backpressure.ts';
 import { runServe } from './serve-command.ts';
 import { terminalLogFilter } from './terminal-log.ts';
 import { formatSampleList, sampleEvent, SAMPLE_EVENTS } from './sample-events.ts';
@@ -65,7 +66,8 @@ async function main(argv: string[]): Promise<number> {
         concurrency: opts.concurrency,
         maxConcurrency: opts.maxConcurrency,
         watch: opts.watch,
-        log: (c) => void process.stderr.write(show(c)),
+        log: (c) => process.stderr.write(show(c)),
+        logDrain: () => drained(process.stderr),
         onSupervisor: (s) => supervisors.push(s),
       });
       return new Promise<number>(() => undefined); // serves until a signal

@@ -3,9 +3,11 @@
 // produced), and function-URL-style requests on every other path. Requests are handed to the Supervisor,
 // which queues them or runs them on several runtimes; nothing a client sends can take the server down.
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { Supervisor, InvokeReport, InvokeListener } from './supervisor.ts';
 import { MAX_BUFFERED_PAYLOAD_BYTES } from './wire.ts';
+import { MAX_ASYNC_REQUEST_BYTES, MAX_SYNC_REQUEST_BYTES, REQUEST_TOO_LARGE, requestTooLargeMessage } from './invoke-limits.ts';
 import { invokeCompleteEvent, payloadChunkEvent } from './event-stream.ts';
 import { functionUrlEvent, httpAnswerOf } from './function-url.ts';
 import { HTTP_INTEGRATION_CONTENT_TYPE, PreludeSplitter } from './http-prelude.ts';
@@ -13,10 +15,7 @@ import { HTTP_INTEGRATION_CONTENT_TYPE, PreludeSplitter } from './http-prelude.t
 export const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 export const STREAM_INVOKE_PATH = /^\/2021-11-15\/functions\/([^/]+)\/response-streaming-invocations$/;
 
-/** Synchronous invoke request limit (Lambda: 6 MB). */
-export const MAX_SYNC_REQUEST_BYTES = 6 * 1024 * 1024;
-/** Asynchronous (Event) invoke request limit (Lambda: 1 MB since Oct 2025). */
-export const MAX_ASYNC_REQUEST_BYTES = 1024 * 1024;
+export { MAX_SYNC_REQUEST_BYTES, MAX_ASYNC_REQUEST_BYTES };
 /** Bytes of log returned by `X-Amz-Log-Type: Tail`. */
 export const TAIL_BYTES = 4096;
 
@@ -107,8 +106,28 @@ export function createInvokeApiServer(opts: InvokeApiOptions): http.Server {
       else res.destroy();
     });
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('clientError', answerClientError);
   return server;
+}
+
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
+};
+
+/**
+ * A request Node's HTTP parser refused (not HTTP, a header too large, a bad Content-Length, a bad chunk):
+ * answered with a status as Node's own server would (400, 431, 408), then the connection is closed. A
+ * connection already reset, or one whose response has begun, is just closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) return void socket.destroy();
+  const [status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request'];
+  const body = JSON.stringify({ message: reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 async function handle(opts: InvokeApiOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -131,7 +150,7 @@ async function prepare(req: http.IncomingMessage, res: http.ServerResponse, limi
   const requestId = randomUUID();
   const body = await readBody(req, limit);
   if (body.over) {
-    apiError(res, 413, 'RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`, requestId);
+    apiError(res, 413, REQUEST_TOO_LARGE, requestTooLargeMessage(limit, operation), requestId);
     return undefined;
   }
   const cc = decodeClientContext(req.headers[H.clientContext] as string | undefined);

@@ -10,6 +10,7 @@ import { HTTP_INTEGRATION_CONTENT_TYPE, PreludeSplitter } from './http-prelude.t
 import { watchTree } from './watch.ts';
 import { dropStaleBytecode } from './stale-bytecode.ts';
 import { terminalLogFilter } from './terminal-log.ts';
+import { drained } from './backpressure.ts';
 
 export const EXIT = { ok: 0, functionError: 1, usage: 2, timeout: 3, tool: 4 } as const;
 
@@ -103,7 +104,8 @@ export interface InvokeCommand {
 
 export async function runInvoke(cmd: InvokeCommand): Promise<number> {
   const show = (cmd.io.stderr as { isTTY?: boolean }).isTTY ? terminalLogFilter() : (c: Buffer | string) => c;
-  const supervisor = new Supervisor({ config: cmd.config, log: (c) => void cmd.io.stderr.write(show(c)) });
+  const { stderr } = cmd.io;
+  const supervisor = new Supervisor({ config: cmd.config, log: (c) => stderr.write(show(c)), logDrain: () => drained(stderr) });
   cmd.onSupervisor?.(supervisor);
   try {
     const status = await invokeOnce(supervisor, cmd.event, cmd.io);

@@ -1,7 +1,9 @@
 // One runtime process (one "execution environment"): its own Runtime API server, the `bootstrap` started
-// in a process group of its own with Lambda's environment, its output forwarded line-agnostically, and a
-// kill that takes the whole group (bootstrap, Node, Python workers, whatever they started) down at once.
-// Every live group is also killed when the tool itself exits, so no runtime outlives it.
+// in a process group of its own with Lambda's environment, its output forwarded line-agnostically and
+// with backpressure (while the destination is full, the runtime's pipes are not read, so a function
+// writing to a slow terminal waits as it would writing there itself: memory stays bounded), and a kill
+// that takes the whole group (bootstrap, Node, Python workers, whatever they started) down at once. Every
+// live group is also killed when the tool itself exits, so no runtime outlives it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { RuntimeApiServer } from './runtime-api-server.ts';
@@ -14,7 +16,10 @@ export interface ExitInfo {
   spawnError?: Error;
 }
 
-export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+/** Takes a chunk of the runtime's output; `false` means the destination is full (see OutputDrain). */
+export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr') => boolean | void;
+/** Resolves once the destination that said it was full can take more. */
+export type OutputDrain = () => Promise<void>;
 
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
@@ -72,7 +77,12 @@ export class RuntimeProcess {
     });
   }
 
-  static async start(config: FunctionConfig, sink: OutputSink, extraEnv: Record<string, string> = {}): Promise<RuntimeProcess> {
+  static async start(
+    config: FunctionConfig,
+    sink: OutputSink,
+    extraEnv: Record<string, string> = {},
+    drain?: OutputDrain,
+  ): Promise<RuntimeProcess> {
     installExitHook();
     const server = await RuntimeApiServer.start({ host: '127.0.0.1', port: 0 });
     const [command, ...args] = config.bootstrap;
@@ -85,8 +95,23 @@ export class RuntimeProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.pid !== undefined) liveGroups.add(child.pid);
-    child.stdout!.on('data', (c: Buffer) => sink(c, 'stdout'));
-    child.stderr!.on('data', (c: Buffer) => sink(c, 'stderr'));
+    const out = child.stdout!;
+    const err = child.stderr!;
+    let waiting = false;
+    const forward = (c: Buffer, stream: 'stdout' | 'stderr') => {
+      if (sink(c, stream) !== false || !drain || waiting) return;
+      // The destination is full: stop reading both pipes until it drains.
+      waiting = true;
+      out.pause();
+      err.pause();
+      void drain().then(() => {
+        waiting = false;
+        out.resume();
+        err.resume();
+      });
+    };
+    out.on('data', (c: Buffer) => forward(c, 'stdout'));
+    err.on('data', (c: Buffer) => forward(c, 'stderr'));
     return new RuntimeProcess(server, child, spawnedAt);
   }
 

@@ -17,7 +17,9 @@ export interface ServeCommand {
   /** Invocations per runtime (Lambda Managed Instances mode when > 1); default 1. */
   maxConcurrency?: number;
   watch: boolean;
-  log: (chunk: Buffer | string) => void;
+  log: (chunk: Buffer | string) => boolean | void;
+  /** Resolves when `log`'s destination can take more after it returned false (backpressure). */
+  logDrain?: () => Promise<void>;
   onSupervisor?(s: Supervisor): void;
 }
 
@@ -34,9 +36,10 @@ export async function runServe(cmd: ServeCommand): Promise<Serving> {
     concurrency: cmd.concurrency,
     ...(cmd.maxConcurrency !== undefined ? { maxConcurrency: cmd.maxConcurrency } : {}),
     log: cmd.log,
+    ...(cmd.logDrain ? { logDrain: cmd.logDrain } : {}),
   });
   cmd.onSupervisor?.(supervisor);
-  const server = createInvokeApiServer({ supervisor, log: (t) => cmd.log(t) });
+  const server = createInvokeApiServer({ supervisor, log: (t) => void cmd.log(t) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'EADDRINUSE' ? new ToolError(`port ${cmd.port} on ${cmd.host} is already in use (try --port)`) : e),

@@ -54,8 +54,13 @@ export interface SupervisorOptions {
   config: FunctionConfig;
   /** Runtime processes at most (default 1). */
   concurrency?: number;
-  /** Where function logs and platform lines go (the tool's stderr). */
-  log: (chunk: Buffer | string) => void;
+  /**
+   * Where function logs and platform lines go (the tool's stderr). Returning `false` says it is full: the
+   * runtime's output is then not read until `logDrain` resolves (backpressure, as a terminal gives).
+   */
+  log: (chunk: Buffer | string) => boolean | void;
+  /** Resolves when `log`'s destination can take more after it returned false. */
+  logDrain?: () => Promise<void>;
   /** Lambda's init phase limit (10 s for on-demand functions). */
   initTimeoutMs?: number;
   /** Invocations one runtime takes at once (Lambda Managed Instances mode when > 1; default 1). */
@@ -173,10 +178,10 @@ export class Supervisor {
     slot.stale = false;
   }
 
-  private emit(slot: Slot, text: string | Buffer, only?: string): void {
+  private emit(slot: Slot, text: string | Buffer, only?: string): boolean | void {
     const chunk = typeof text === 'string' ? Buffer.from(text) : text;
     slot.record(chunk, only);
-    this.options.log(chunk);
+    return this.options.log(chunk);
   }
 
   /** A caller's callback failing must not take the Runtime API server (or the tool) down. */
@@ -205,11 +210,9 @@ export class Supervisor {
     let started: RuntimeProcess | undefined;
     slot.starting = RuntimeProcess.start(
       config,
-      (chunk) => {
-        if (started && slot.runtime === started) this.emit(slot, chunk);
-        else this.options.log(chunk);
-      },
+      (chunk) => (started && slot.runtime === started ? this.emit(slot, chunk) : this.options.log(chunk)),
       env,
+      this.options.logDrain,
     );
     try {
       started = await slot.starting;
