@@ -210,6 +210,12 @@ class AdoptedWorker implements WorkerProcess {
     this.input.on('error', () => undefined);
     this.exit = new Promise<ExitStatus>((r) => (this.settle = r));
     watchChildren(this);
+    // Belt and braces: once its pipe has ended it is about to be a zombie; look until it is.
+    this.output.once('close', () => void this.pollUntilGone());
+  }
+
+  private async pollUntilGone(): Promise<void> {
+    for (let delay = 1; !this.check(); delay = Math.min(delay * 2, 100)) await new Promise((r) => setTimeout(r, delay));
   }
 
   exited(): Promise<ExitStatus> {
@@ -248,8 +254,8 @@ const onSigchld = (): void => {
 };
 
 function watchChildren(w: AdoptedWorker): void {
-  // It may have died before this listener existed (its SIGCHLD then went unheard): look once now.
-  if (w.check()) return;
   if (adoptedWorkers.size === 0) process.on('SIGCHLD', onSigchld);
   adoptedWorkers.add(w);
+  // It may have died before the listener existed (that SIGCHLD went unheard): look once now.
+  onSigchld();
 }

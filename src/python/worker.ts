@@ -5,6 +5,7 @@
 // every frame written before it was handled. A broken frame, a pipe closed under a running worker, or a
 // frame left incomplete while the worker waits for its next message kills the worker and fails the job
 // with Runtime.WorkerProtocolError.
+import { readSync } from 'node:fs';
 import { WorkerExitError, WorkerProtocolError, WorkerStartError, errorDocument, errorMessageOf } from '../runtime/errors.ts';
 import { ACCEPTED } from '../runtime/accepted.ts';
 import { describeExit } from '../runtime/exit.ts';
@@ -12,7 +13,6 @@ import { isValidHeaderValue } from '../runtime/http1.ts';
 import type { ExitStatus, Invocation, InvokeIO, InvokeOutcome, StreamWriter } from '../runtime/types.ts';
 import { bodyLength } from '../runtime/http1.ts';
 import { BinParts, FrameDecoder, FrameEncoder, type Message } from './frames.ts';
-import { readSync } from 'node:fs';
 import { learnInterpreter } from './interpreter.ts';
 import { blockedReading, processState, type WorkerProcess } from './worker-process.ts';
 
@@ -90,6 +90,8 @@ export class Worker {
   private dead = false;
   /** Protocol broken: frames are no longer read. */
   private broken: WorkerProtocolError | undefined;
+  /** The protocol broke while a job ran (that job got the error), not after it. */
+  private brokenInJob = false;
   private status: Promise<ExitStatus> | undefined;
   private readonly eof: Promise<void>;
   private markEof!: () => void;
@@ -135,7 +137,9 @@ export class Worker {
   }
 
   /** True when the worker broke the protocol while a job ran (that job got the error), not after it. */
-  brokeDuringJob = false;
+  get brokeDuringJob(): boolean {
+    return this.brokenInJob;
+  }
 
   get busy(): boolean {
     return this.job !== undefined;
@@ -337,7 +341,7 @@ export class Worker {
   private checkStall(): void {
     this.stallTimer = undefined;
     if (this.broken || this.eofSeen || !this.decoder.midFrame) return;
-    const pid = this.proc.pid;
+    const pid = this.helloPid ?? this.proc.pid;
     if (!this.paused && pid !== undefined && this.inFd !== undefined && blockedReading(pid, this.inFd)) {
       this.protocolFailure(
         new WorkerProtocolError(
@@ -364,7 +368,7 @@ export class Worker {
   private protocolFailure(err: unknown): void {
     if (this.broken) return;
     this.broken = err instanceof WorkerProtocolError ? err : new WorkerProtocolError(errorMessageOf(err));
-    this.brokeDuringJob = this.job !== undefined;
+    this.brokenInJob = this.job !== undefined;
     this.dead = true;
     this.queue.length = 0;
     this.blocked = false;
