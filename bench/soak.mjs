@@ -14,7 +14,7 @@
 // A benchmark, not a test: record the command and the figures in BENCHMARKS.md.
 import http from 'node:http';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,20 @@ function fdCount(pid) {
   }
 }
 
+function fdLinks(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return `${fd}=${readlinkSync(`/proc/${pid}/fd/${fd}`)}`;
+      } catch {
+        return `${fd}=?`;
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
 /** Node, and each child of it (live workers, and zombies: a zombie is a leak too). */
 function sample(nodePid, n) {
   const children = readdirSync('/proc')
@@ -89,7 +103,9 @@ function sample(nodePid, n) {
     .map(Number)
     .map((pid) => ({ pid, st: stat(pid) }))
     .filter((c) => c.st?.ppid === nodePid);
-  const workers = children.filter((c) => c.st.state !== 'Z').map((c) => ({ pid: c.pid, fds: fdCount(c.pid), rssKiB: rssKiB(c.pid) }));
+  const workers = children
+    .filter((c) => c.st.state !== 'Z')
+    .map((c) => ({ pid: c.pid, fds: fdCount(c.pid), fdLinks: fdLinks(c.pid), rssKiB: rssKiB(c.pid) }));
   return { n, node: { fds: fdCount(nodePid), rssKiB: rssKiB(nodePid) }, workers, zombies: children.length - workers.length };
 }
 
@@ -204,7 +220,9 @@ async function main() {
   for (const s of samples.slice(1)) {
     if (s.node.fds !== ref.node.fds) problems.push(`at ${s.n}: Node has ${s.node.fds} fds (${ref.node.fds} at ${ref.n})`);
     if (s.workers.length !== ref.workers.length) problems.push(`at ${s.n}: ${s.workers.length} workers (${ref.workers.length} at ${ref.n})`);
-    for (const w of s.workers) if (w.fds !== ref.workers[0]?.fds) problems.push(`at ${s.n}: worker ${w.pid} has ${w.fds} fds (${ref.workers[0]?.fds} at ${ref.n})`);
+    for (const w of s.workers) {
+      if (w.fds !== ref.workers[0]?.fds) problems.push(`at ${s.n}: worker ${w.pid} has ${w.fds} fds (${ref.workers[0]?.fds} at ${ref.n}): ${w.fdLinks.join(' ')}`);
+    }
     if (s.zombies > ref.zombies) problems.push(`at ${s.n}: ${s.zombies} zombies (${ref.zombies} at ${ref.n})`);
   }
   const last = samples.at(-1);

@@ -388,31 +388,31 @@ class FieldTypes(unittest.TestCase):
     def test_invoke_and_call_fields(self):
         from tandem import main
 
+        inv, call = main._check_invoke, main._check_call
+
+        def m(**fields):
+            return invoke_msg("r", b"{}", **fields)
+
+        def c(**fields):
+            return dict({"t": "call", "id": "c", "fn": "m.f", "body": b"1"}, **fields)
+
         cases = [
-            (main._check_invoke, {"t": "invoke", "id": 5, "body": b"{}"}, "invoke message: 'id' must be str, got int"),
-            (main._check_invoke, {"t": "invoke", "id": "r"}, "invoke message: 'body' must be bin, got nothing"),
-            (main._check_invoke, {"t": "invoke", "id": "r", "body": "{}"}, "'body' must be bin, got str"),
-            (main._check_invoke, invoke_msg("r", b"{}", traceId=7), "'traceId' must be str or nil, got int"),
-            (main._check_invoke, invoke_msg("r", b"{}", deadlineMs="soon"), "'deadlineMs' must be int or float or nil, got str"),
-            (main._check_invoke, invoke_msg("r", b"{}", deadlineMs=True), "'deadlineMs' must be int or float or nil, got bool"),
-            (main._check_invoke, invoke_msg("r", b"{}", functionArn=b"arn"), "'functionArn' must be str or nil, got bin"),
-            (main._check_invoke, invoke_msg("r", b"{}", clientContext={"a": 1}), "'clientContext' must be str or nil, got map"),
-            (main._check_invoke, invoke_msg("r", b"{}", cognitoIdentity=[1]), "'cognitoIdentity' must be str or nil, got list"),
-            (main._check_invoke, invoke_msg("r", b"{}", tenantId=1.5), "'tenantId' must be str or nil, got float"),
-            (main._check_invoke, invoke_msg("r", b"{}", invocationId=3), "'invocationId' must be str or nil, got int"),
-            (main._check_invoke, invoke_msg("r", b"{}", content_type=False), "'contentType' must be str or nil, got bool"),
-            (main._check_call, {"t": "call", "id": "c", "fn": 3, "body": b"1"}, "call message: 'fn' must be str, got int"),
-            (main._check_call, {"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": "x"}, "'context' must be map or nil, got str"),
-            (
-                main._check_call,
-                {"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": {"requestId": 9}},
-                "call message context: 'requestId' must be str or nil, got int",
-            ),
-            (
-                main._check_call,
-                {"t": "call", "id": "c", "fn": "m.f", "body": b"1", "context": {"deadlineMs": "x"}},
-                "call message context: 'deadlineMs' must be int or float or nil, got str",
-            ),
+            (inv, {"t": "invoke", "id": 5, "body": b"{}"}, "invoke message: 'id' must be str, got int"),
+            (inv, {"t": "invoke", "id": "r"}, "invoke message: 'body' must be bin, got nothing"),
+            (inv, {"t": "invoke", "id": "r", "body": "{}"}, "'body' must be bin, got str"),
+            (inv, m(traceId=7), "'traceId' must be str or nil, got int"),
+            (inv, m(deadlineMs="soon"), "'deadlineMs' must be int or float or nil, got str"),
+            (inv, m(deadlineMs=True), "'deadlineMs' must be int or float or nil, got bool"),
+            (inv, m(functionArn=b"arn"), "'functionArn' must be str or nil, got bin"),
+            (inv, m(clientContext={"a": 1}), "'clientContext' must be str or nil, got map"),
+            (inv, m(cognitoIdentity=[1]), "'cognitoIdentity' must be str or nil, got list"),
+            (inv, m(tenantId=1.5), "'tenantId' must be str or nil, got float"),
+            (inv, m(invocationId=3), "'invocationId' must be str or nil, got int"),
+            (inv, m(content_type=False), "'contentType' must be str or nil, got bool"),
+            (call, c(fn=3), "call message: 'fn' must be str, got int"),
+            (call, c(context="x"), "'context' must be map or nil, got str"),
+            (call, c(context={"requestId": 9}), "call message context: 'requestId' must be str or nil, got int"),
+            (call, c(context={"deadlineMs": "x"}), "context: 'deadlineMs' must be int or float or nil, got str"),
         ]
         for check, msg, text in cases:
             with self.subTest(text=text):

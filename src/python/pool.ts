@@ -116,7 +116,7 @@ export class PythonPool {
       this.forget(worker);
       if (this.opts.size === 1 && this.opts.mode === 'handler') return outcome;
       // Several workers: report this invocation like Lambda would, and carry on with a fresh worker.
-      this.lost(worker, `the Python worker ${worker.proc.label} exited during invocation ${inv.requestId} (${describeExit(outcome.exit)})`);
+      this.lost(worker, `the Python worker ${worker.proc.label} exited during invocation ${inv.requestId} (${describeExit(outcome.exit)})`, false);
       return {
         kind: 'error',
         error: { body: exitErrorDocument(inv.requestId, outcome.exit), contentType: 'application/json', errorType: 'Runtime.ExitError' },
@@ -128,7 +128,7 @@ export class PythonPool {
     } else {
       // A protocol error killed it: the invocation already has its error; start a replacement.
       this.forget(worker);
-      this.lost(worker, brokeMessage(worker));
+      this.lost(worker, brokeMessage(worker), !worker.brokeDuringJob);
     }
     return outcome;
   }
@@ -224,7 +224,7 @@ export class PythonPool {
     if (protocolError) {
       // Something the worker sent between jobs (a frame no job asked for, garbage): never a reason to end
       // the runtime silently. The worker is gone; a new one takes its place.
-      if (this.opts.mode === 'handler') this.lost(w, brokeMessage(w));
+      if (this.opts.mode === 'handler') this.lost(w, brokeMessage(w), true);
       else announce(`${brokeMessage(w)}; the next call starts a new worker`);
       return;
     }
@@ -232,20 +232,21 @@ export class PythonPool {
       this.onFatalDeath?.(status);
       return;
     }
-    if (this.opts.mode === 'handler') this.lost(w, `the Python worker ${w.proc.label} exited between invocations (${describeExit(status)})`);
+    if (this.opts.mode === 'handler') this.lost(w, `the Python worker ${w.proc.label} exited between invocations (${describeExit(status)})`, true);
   }
 
   /**
    * A handler worker is gone (it broke the protocol, or died while others serve on): one line saying `what`
-   * happened, and a new worker takes its place. Unless it was itself a replacement that never finished a
-   * job: the next one would most likely fail alike, so none is started (a crash loop would never end),
-   * and when no worker is left the runtime ends.
+   * happened, and a new worker takes its place. Unless it was a replacement that failed between jobs
+   * (`idle`) before it ever finished one: the next one would most likely fail alike, by itself, so none is
+   * started (such a crash loop would never end), and when no worker is left the runtime ends. A failure
+   * during a job is always replaced: each costs an invocation, which gets its error.
    */
-  private lost(w: Worker, what: string): void {
+  private lost(w: Worker, what: string, idle: boolean): void {
     // Both the job's end and the worker's end may report it (a bad frame right after an answer).
     if (this.closed || this.gone.has(w)) return;
     this.gone.add(w);
-    if (!this.unproven.has(w)) {
+    if (!idle || !this.unproven.has(w)) {
       announce(`${what}; starting a new worker`);
       this.replace();
       return;

@@ -2,8 +2,8 @@
 // chosen with TANDEM_WORKER_SCRIPT, which bootstrap honours for the worker it starts before Node as Node
 // does for the ones it starts: test/fixtures/bad-worker.py misbehaves as BAD_MODE says. A protocol error
 // is never a silent end: one `tandem:` line each time, the invocation gets Runtime.WorkerProtocolError,
-// the worker is replaced; a replacement that breaks before serving anything ends the runtime (no crash
-// loop).
+// the worker is replaced; a replacement that breaks by itself, between invocations, before serving one
+// ends the runtime (no crash loop).
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { REPO, event, json, posts, start, tandemLines, tempPath, until } from './harness.ts';

@@ -28,7 +28,9 @@ _OPT_STR = (str, _NONE)
 _OPT_NUM = (int, float, _NONE)
 # Every field the worker reads, with the types it accepts (docs/protocol.md); anything else is a protocol
 # error, never a crash inside the handler's machinery or a wrongly typed context attribute.
-_INVOKE_OPT_STR = ("functionArn", "traceId", "clientContext", "cognitoIdentity", "tenantId", "invocationId", "contentType")
+_INVOKE_OPT_STR = (
+    "functionArn", "traceId", "clientContext", "cognitoIdentity", "tenantId", "invocationId", "contentType"
+)
 _CALL_CONTEXT = (
     ("requestId", _OPT_STR),
     ("deadlineMs", _OPT_NUM),
@@ -186,7 +188,8 @@ def loop(reader, runtime, fd_in=None, in_file=None):
         if msg is None:
             if fd_in is None or _identity(fd_in) == in_file:
                 sys.exit(0)  # Node closed it: the peer is gone
-            broken_by_function("the worker's input pipe (fd %d) was replaced by the function" % fd_in, runtime.writer.fd)
+            what = "the worker's input pipe (fd %d) was replaced by the function" % fd_in
+            broken_by_function(what, runtime.writer.fd)
         t = msg["t"]
         if t == "invoke":
             _check_invoke(msg)
@@ -194,7 +197,8 @@ def loop(reader, runtime, fd_in=None, in_file=None):
                 runtime.handle_invoke(msg)
             except PipeGone as e:
                 if getattr(e.args[0], "errno", None) == errno.EBADF:
-                    broken_by_function("a frame pipe's fd was closed by the function (%s)" % e.args[0], runtime.writer.fd)
+                    what = "a frame pipe's fd was closed by the function (%s)" % e.args[0]
+                    broken_by_function(what, runtime.writer.fd)
                 sys.exit(0)
         elif t == "call":
             _check_call(msg)
