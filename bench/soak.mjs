@@ -109,14 +109,29 @@ function sample(nodePid, n) {
   return { n, node: { fds: fdCount(nodePid), rssKiB: rssKiB(nodePid) }, workers, zombies: children.length - workers.length };
 }
 
-/** A sample taken once two in a row, 100 ms apart, agree on the fd and process counts (a replacement worker may be starting). */
+const READ_SYSCALL = { x64: 0, arm64: 63 }[process.arch];
+
+/** True when the process's main thread is blocked in read(2): an idle worker, waiting for Node. */
+function waitingInRead(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/syscall`, 'latin1').split(' ')[0]) === READ_SYSCALL;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A sample taken once every worker is idle (blocked reading its pipe: a replacement may still be starting
+ * after a fault) and two samples 100 ms apart agree on the fd and process counts.
+ */
 async function settledSample(nodePid, n) {
   const shape = (s) => JSON.stringify([s.node.fds, s.zombies, s.workers.map((w) => w.fds)]);
+  const idle = (s) => READ_SYSCALL === undefined || s.workers.every((w) => waitingInRead(w.pid));
   let last = sample(nodePid, n);
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const next = sample(nodePid, n);
-    if (shape(next) === shape(last)) return next;
+    if (shape(next) === shape(last) && idle(next)) return next;
     last = next;
   }
   return last;
