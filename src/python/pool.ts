@@ -168,7 +168,8 @@ export class PythonPool {
     return w;
   }
 
-  private async launch(): Promise<{ worker: Worker | undefined; init: WorkerInit }> {
+  /** Starts a worker; a `replacement` counts as unproven until it has finished a job. */
+  private async launch(replacement = false): Promise<{ worker: Worker | undefined; init: WorkerInit }> {
     const env = workerEnv(this.opts.env ?? process.env, this.opts.mode, this.opts.handler);
     let proc: WorkerProcess;
     try {
@@ -178,6 +179,7 @@ export class PythonPool {
       return { worker: undefined, init: { kind: 'failed', error, exit: { code: 1, signal: null } } };
     }
     const w = this.attach(proc);
+    if (replacement) this.unproven.add(w);
     const init = await w.start();
     if (init.kind !== 'ready') this.forget(w);
     return { worker: w, init };
@@ -269,14 +271,8 @@ export class PythonPool {
       if (waiter) this.acquire().then(waiter.resolve, waiter.reject);
       return;
     }
-    void this.launch().then(({ worker, init }) => {
-      if (init.kind === 'ready') {
-        if (worker) {
-          this.unproven.add(worker);
-          this.release(worker);
-        }
-        return;
-      }
+    void this.launch(true).then(({ worker, init }) => {
+      if (init.kind === 'ready') return worker && this.release(worker);
       if (this.closed) return;
       const why =
         init.kind === 'failed'

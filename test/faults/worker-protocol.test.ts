@@ -42,15 +42,22 @@ describe('a worker that breaks the protocol', () => {
     await r.noOrphans();
   });
 
-  it('a frame before any invocation, from every worker: replaced once, then the runtime ends (status 1), no crash loop', async () => {
+  it('a frame before any invocation, from every worker: replaced, then the runtime ends (status 1), no crash loop', async () => {
     const r = await start(bad('early'));
     const pending = r.server.enqueue(event({}));
     expect(await r.exit).toEqual({ code: 1, signal: null });
     const lines = tandemLines(r);
-    expect(lines).toHaveLength(2);
+    // The invocation may reach a replacement before its stray frame does (then that invocation gets the
+    // error, and one more worker is tried): two or three workers, never more.
+    expect(lines.length === 2 || lines.length === 3).toBe(true);
     expect(lines[0]).toMatch(/broke the worker protocol: unexpected "result" frame while no job runs; starting a new worker$/);
-    expect(lines[1]).toMatch(/broke the worker protocol: .*; it had replaced another worker and served nothing: no worker is left, ending the runtime$/);
-    expect(r.server.inFlightIds).toEqual([pending.requestId]);
+    expect(lines.at(-1)).toMatch(/broke the worker protocol: .*; it had replaced another worker and served nothing: no worker is left, ending the runtime$/);
+    if (lines.length === 3) {
+      const res = await pending.result;
+      expect(res).toMatchObject({ kind: 'error', errorType: 'Runtime.WorkerProtocolError' });
+    } else {
+      expect(r.server.inFlightIds).toEqual([pending.requestId]);
+    }
     await r.noOrphans();
   });
 
