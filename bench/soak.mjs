@@ -14,7 +14,7 @@
 // A benchmark, not a test: record the command and the figures in BENCHMARKS.md.
 import http from 'node:http';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,22 +39,8 @@ function parseArgs(argv) {
   return o;
 }
 
-const HANDLER = `import os, time
-def handler(event, context):
-    if event.get("fault"):
-        for name in os.listdir("/proc/self/fd"):
-            fd = int(name)
-            try:
-                link = os.readlink("/proc/self/fd/%d" % fd)
-                with open("/proc/self/fdinfo/%d" % fd) as f:
-                    flags = int(f.read().split("flags:")[1].split()[0], 8)
-            except (OSError, IndexError, ValueError):
-                continue
-            if fd > 2 and link.startswith(("pipe:", "socket:")) and flags & 0o2000000:
-                os.close(fd)
-        time.sleep(60)
-    return {"hello": "world", "n": event["n"]}
-`;
+// The fault suite's misbehaving function: {} answers, {do: "close_real_then_sleep"} breaks the worker.
+const HANDLER = join(root, 'test', 'faults', 'fixtures', 'faults.py');
 
 function stat(pid) {
   try {
@@ -141,7 +127,7 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const python = o.python ?? execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
   const task = mkdtempSync(join(tmpdir(), 'tandem-soak-'));
-  writeFileSync(join(task, 'app.py'), HANDLER);
+  copyFileSync(HANDLER, join(task, 'faults.py'));
 
   // The Runtime API: /next hands out numbered events; POSTs resolve the pending invocation.
   let seq = 0;
@@ -189,7 +175,7 @@ async function main() {
     env: {
       PATH: process.env.PATH,
       LAMBDA_TASK_ROOT: task,
-      _HANDLER: 'app.handler',
+      _HANDLER: 'faults.handler',
       AWS_LAMBDA_RUNTIME_API: address,
       TANDEM_PYTHON: python,
       ...(o.concurrency > 1 ? { AWS_LAMBDA_MAX_CONCURRENCY: String(o.concurrency) } : {}),
@@ -207,7 +193,7 @@ async function main() {
     while (queue.length + pending.size < o.concurrency && n <= o.invocations) {
       const id = `soak-${++seq}`;
       // Faults fall between samples (a sample never catches a replacement half started).
-      const event = { n, ...(o.faults > 0 && n % o.faults === Math.floor(o.faults / 2) ? { fault: true } : {}) };
+      const event = { n, ...(o.faults > 0 && n % o.faults === Math.floor(o.faults / 2) ? { do: 'close_real_then_sleep' } : {}) };
       pending.set(id, true);
       queue.push({ id, event });
       pump();
