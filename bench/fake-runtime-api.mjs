@@ -7,7 +7,8 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { treePids, rssKiB, rssSumKiB, hwmSumKiB, cpuNs, cpuNsByProcess } from './lib/proc-tree.mjs';
+import { treePids, rssKiB, rssSumKiB, hwmSumKiB, cpuNs, cpuNsByProcess, fdCount, commOf, userSysMsByProcess, residentByMapping } from './lib/proc-tree.mjs';
+import { createCpuGroup } from './lib/cpu-group.mjs';
 import { median, percentile } from './lib/stats.mjs';
 
 const PREFIX = '/2018-06-01';
@@ -205,15 +206,38 @@ function lambdaEnv(port, taskRoot, handler, extra) {
 
 const SESSION_LIMIT_MS = 120_000;
 
+/**
+ * What the workloads measure the runtime with. Without a CPU group: the process tree of the runtime's pid
+ * (descendants and process group), CPU from the threads' schedstat. In a CPU group: exactly the processes in
+ * the group, CPU from cpuacct (which also counts threads and processes that have exited).
+ */
+function probeFor(pid, group) {
+  const procs = () => (group ? group.pids().map((p) => ({ pid: p, comm: commOf(p) })) : treePids(pid));
+  return {
+    group,
+    procs,
+    /** Total CPU (ns) of the runtime so far; `snapshot` is the process list the figure covers without a group. */
+    cpuNs: (snapshot) => (group ? group.usageNs() : cpuNs(snapshot ?? procs())),
+    throttle: () => (group ? group.stat() : null),
+  };
+}
+
 /** Spawns the runtime for one handler, runs the session's workloads, kills the runtime's process group. */
 async function runSession(server, plan, spec) {
-  const { command, args = [], env = {} } = plan.runtime;
+  let { command, args = [], env = {} } = plan.runtime;
   const session = new Session(server, plan.runtime);
   server.use(session);
   const out = { handler: spec.handler };
+  // Lambda's CPU share: the runtime and everything it starts in a CPU group of their own (plan.cpuGroup:
+  // { memoryMb }; memoryMb null: accounting only, no quota).
+  const memoryMb = plan.cpuGroup?.memoryMb ?? spec.memoryMb ?? null;
+  const group = plan.cpuGroup && !spec.noGroup ? createCpuGroup(`${plan.label}-${spec.name}`, memoryMb) : null;
+  if (group) ({ command, args } = group.wrap(command, args));
+  if (group) out.cpuGroup = { name: group.name, memoryMb, quotaUs: group.quotaUs };
+  const extraEnv = memoryMb ? { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb), ...env } : env;
   const tSpawn = now();
   const child = spawn(command, args, {
-    env: lambdaEnv(server.port, spec.taskRoot ?? plan.taskRoot, spec.handler, env),
+    env: lambdaEnv(server.port, spec.taskRoot ?? plan.taskRoot, spec.handler, extraEnv),
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
@@ -243,10 +267,11 @@ async function runSession(server, plan, spec) {
     out.firstResponse = first.body.toString().slice(0, 200);
     out.spawnedAtEpochMs = performance.timeOrigin + tSpawn;
     if (plan.keepStderr) out.stderr = session.stderr;
+    const probe = probeFor(child.pid, group);
     for (const w of spec.workloads) {
       if (!Object.hasOwn(WORKLOADS, w.kind)) throw new Error(`unknown workload "${w.kind}"`);
       const tw = now();
-      out[w.kind] = await WORKLOADS[w.kind](session, child.pid, w);
+      out[w.kind] = await WORKLOADS[w.kind](session, probe, w);
       (out.elapsedMs ??= {})[w.kind] = Math.round(now() - tw);
     }
   } finally {
@@ -264,6 +289,10 @@ async function runSession(server, plan, spec) {
     killGroup();
     process.off('exit', killGroup);
     child.removeAllListeners('exit');
+    if (group) {
+      const problem = await group.remove();
+      if (problem) out.cpuGroupCleanup = problem;
+    }
   }
   return out;
 }
@@ -274,9 +303,122 @@ function eventOfSize(size) {
   return Buffer.from(`{"data":"${'a'.repeat(Math.max(0, size - overhead))}"}`);
 }
 
+/** Resident memory and open fds of the runtime once it is idle (parked in /next). */
+async function idleFootprint(session, probe) {
+  await session.idle();
+  await new Promise((r) => setTimeout(r, 10));
+  const procs = rssKiB(probe.procs());
+  return {
+    invocations: session.seq,
+    rssMiB: procs.reduce((a, p) => a + p.rssKiB, 0) / 1024,
+    fds: fdCount(procs),
+    processes: procs.map(({ pid, comm, rssKiB, anonKiB, fileKiB }) => ({
+      pid,
+      comm,
+      rssKiB,
+      anonKiB,
+      fileKiB,
+      byMappingKiB: residentByMapping(pid),
+    })),
+  };
+}
+
+/** `n` back-to-back invocations of `body`: rate, latency percentiles, CPU per invocation, throttling. */
+async function measureWindow(session, probe, body, n) {
+  await session.idle();
+  const procs = probe.procs();
+  const byProcess0 = cpuNsByProcess(procs);
+  const us0 = userSysMsByProcess(procs);
+  const cpu0 = probe.cpuNs(procs);
+  const thr0 = probe.throttle();
+  const self0 = process.cpuUsage();
+  const lat = new Array(n);
+  const t0 = now();
+  for (let i = 0; i < n; i++) lat[i] = (await session.invoke(body, false)).latencyMs;
+  const elapsed = now() - t0;
+  const cpu = probe.cpuNs(procs) - cpu0;
+  const thr = probe.throttle();
+  const self = process.cpuUsage(self0);
+  const byProcess = Object.entries(cpuNsByProcess(procs)).map(([name, ns]) => [name, (ns - (byProcess0[name] ?? 0)) / n / 1000]);
+  const userSys = Object.entries(userSysMsByProcess(procs)).map(([name, t]) => [
+    name,
+    { userUs: ((t.userMs - (us0[name]?.userMs ?? 0)) * 1000) / n, sysUs: ((t.sysMs - (us0[name]?.sysMs ?? 0)) * 1000) / n },
+  ]);
+  let sum = 0;
+  for (const x of lat) sum += x;
+  return {
+    n,
+    invocationsPerSec: n / (elapsed / 1000),
+    p50Ms: percentile(lat, 50),
+    p90Ms: percentile(lat, 90),
+    p99Ms: percentile(lat, 99),
+    maxMs: Math.max(...lat),
+    meanMs: sum / n,
+    runtimeCpuUsPerInvoke: cpu / n / 1000,
+    cpuUsPerInvokeByProcess: Object.fromEntries(byProcess),
+    // The same split into user and kernel time (clock ticks: coarse, meaningful over a whole window).
+    userSysUsPerInvokeByProcess: Object.fromEntries(userSys),
+    fakeApiCpuUsPerInvoke: (self.user + self.system) / n,
+    ...(thr && thr0
+      ? {
+          periods: thr.nr_periods - thr0.nr_periods,
+          throttledPeriods: thr.nr_throttled - thr0.nr_throttled,
+          throttledMs: (thr.throttled_time - thr0.throttled_time) / 1e6,
+        }
+      : {}),
+    // Every latency, in order (where in the run the slow ones fall: GC, JIT, throttling).
+    latenciesMs: lat.map((x) => Math.round(x * 1000) / 1000),
+  };
+}
+
 const WORKLOADS = {
+  /**
+   * A sandbox's life under Lambda's CPU share, one runtime: footprint after init (idle after the first
+   * invocation), the first `n` invocations after `warmup`, the footprint after `rssAt` invocations, then
+   * `n` invocations after `lateAt` (Node's JIT warm by then), and the footprint at the end.
+   */
+  async lifetime(session, probe, { warmup = 100, n = 1000, rssAt = 2000, lateAt = 5000, event = '{}' }) {
+    const body = Buffer.from(event);
+    const runTo = async (count) => {
+      while (session.seq < count) await session.invoke(body, false);
+    };
+    const out = { afterInit: await idleFootprint(session, probe) };
+    await runTo(1 + warmup);
+    out.early = await measureWindow(session, probe, body, n);
+    if (rssAt) {
+      await runTo(rssAt);
+      out.afterRssAt = await idleFootprint(session, probe);
+    }
+    if (lateAt) {
+      await runTo(lateAt);
+      out.late = await measureWindow(session, probe, body, n);
+    }
+    out.end = await idleFootprint(session, probe);
+    return out;
+  },
+
+  /**
+   * The memory soak: `n` invocations, the tree's RSS and open fds sampled (idle) every `every`: a leak
+   * shows as growth. (Resource use over a long life; the reliability suite has its own checks.)
+   */
+  async memorySoak(session, probe, { n, every = 1000, event = '{}' }) {
+    const body = Buffer.from(event);
+    const samples = [await idleFootprint(session, probe)];
+    const cpu0 = probe.cpuNs();
+    const start = session.seq;
+    while (session.seq - start < n) {
+      await session.invoke(body, false);
+      if ((session.seq - start) % every === 0) {
+        const f = await idleFootprint(session, probe);
+        delete f.processes;
+        samples.push(f);
+      }
+    }
+    return { n, cpuUsPerInvoke: (probe.cpuNs() - cpu0) / n / 1000, samples };
+  },
+
   /** Invocations whose figures are dropped: lets the JIT of a Node runtime warm up before measuring. */
-  async warmup(session, _pid, { event, n, maxMs = Infinity }) {
+  async warmup(session, _probe, { event, n, maxMs = Infinity }) {
     const body = Buffer.from(event);
     const until = now() + maxMs;
     let i = 0;
@@ -288,22 +430,22 @@ const WORKLOADS = {
   },
 
   /** Resident memory of the whole tree once the runtime is idle after its first invocation. */
-  async memoryIdle(session, pid) {
+  async memoryIdle(session, probe) {
     await session.idle();
-    const procs = rssKiB(treePids(pid));
+    const procs = rssKiB(probe.procs());
     return { rssMiB: procs.reduce((a, p) => a + p.rssKiB, 0) / 1024, processes: procs };
   },
 
   /** N back-to-back invocations after a warm-up (each phase also bounded in time, for a loaded machine). */
-  async warm(session, pid, { warmup, n: maxN, event = '{}', maxMs = Infinity, warmupMaxMs = maxMs / 2 }) {
+  async warm(session, probe, { warmup, n: maxN, event = '{}', maxMs = Infinity, warmupMaxMs = maxMs / 2 }) {
     const body = Buffer.from(event);
     const warmUntil = now() + warmupMaxMs;
     for (let i = 0; i < warmup && now() < warmUntil; i++) await session.invoke(body, false);
     await session.idle();
-    const procs = treePids(pid);
+    const procs = probe.procs();
     const lat = [];
     const byProcess0 = cpuNsByProcess(procs);
-    const cpu0 = cpuNs(procs);
+    const cpu0 = probe.cpuNs(procs);
     const self0 = process.cpuUsage();
     const t0 = now();
     const until = t0 + maxMs;
@@ -311,7 +453,7 @@ const WORKLOADS = {
     const n = lat.length;
     const elapsed = now() - t0;
     const self = process.cpuUsage(self0);
-    const cpu = cpuNs(procs) - cpu0;
+    const cpu = probe.cpuNs(procs) - cpu0;
     const byProcess = Object.entries(cpuNsByProcess(procs)).map(([name, ns]) => [name, (ns - (byProcess0[name] ?? 0)) / n / 1000]);
     return {
       n,
@@ -325,9 +467,9 @@ const WORKLOADS = {
   },
 
   /** Echo of events of the given sizes: median latency per size. */
-  async payload(session, pid, { sizes, reps, warmup = 1, maxMsPerSize = Infinity, minReps = 3 }) {
+  async payload(session, probe, { sizes, reps, warmup = 1, maxMsPerSize = Infinity, minReps = 3 }) {
     const out = {};
-    const procs = treePids(pid);
+    const procs = probe.procs();
     for (const size of sizes) {
       const body = eventOfSize(size);
       const lat = [];
@@ -337,9 +479,9 @@ const WORKLOADS = {
       for (let i = 0; i < warmup + reps; i++) {
         if (i >= warmup + minReps && now() > until) break;
         if (i === warmup) byProcess0 = cpuNsByProcess(procs);
-        const c0 = cpuNs(procs);
+        const c0 = probe.cpuNs(procs);
         const r = await session.invoke(body, i === 0);
-        if (i >= warmup) cpu.push((cpuNs(procs) - c0) / 1e6);
+        if (i >= warmup) cpu.push((probe.cpuNs(procs) - c0) / 1e6);
         if (i === 0) {
           const echoed = JSON.parse(r.body.toString());
           if (echoed.data?.length !== body.length - 11) throw new Error(`echo of ${size} B came back wrong`);
@@ -362,9 +504,9 @@ const WORKLOADS = {
   },
 
   /** Peak resident memory of the tree during 1 MiB echoes: sampled sum of RSS, and the sum of VmHWM. */
-  async memoryPeak(session, pid, { size, reps }) {
+  async memoryPeak(session, probe, { size, reps }) {
     await session.idle();
-    const procs = treePids(pid);
+    const procs = probe.procs();
     const body = eventOfSize(size);
     let peak = rssSumKiB(procs);
     const sampler = setInterval(() => {
@@ -383,9 +525,9 @@ const WORKLOADS = {
   },
 
   /** Streams of k chunks of b bytes: time to first byte and throughput. */
-  async stream(session, pid, { shapes, reps, warmup = 1, maxMsPerShape = Infinity, minReps = 3 }) {
+  async stream(session, probe, { shapes, reps, warmup = 1, maxMsPerShape = Infinity, minReps = 3 }) {
     const out = {};
-    const procs = treePids(pid);
+    const procs = probe.procs();
     for (const { k, b } of shapes) {
       const body = Buffer.from(JSON.stringify({ k, b }));
       const ttfb = [];
@@ -396,9 +538,9 @@ const WORKLOADS = {
       for (let i = 0; i < warmup + reps; i++) {
         if (i >= warmup + minReps && now() > until) break;
         if (i === warmup) byProcess0 = cpuNsByProcess(procs);
-        const c0 = cpuNs(procs);
+        const c0 = probe.cpuNs(procs);
         const r = await session.invoke(body, i === 0);
-        if (i >= warmup) cpu.push((cpuNs(procs) - c0) / 1e3 / k);
+        if (i >= warmup) cpu.push((probe.cpuNs(procs) - c0) / 1e3 / k);
         if (r.bytes !== k * b) throw new Error(`stream ${k}x${b} B delivered ${r.bytes} B`);
         if (i === 0) {
           if (!r.streamed) throw new Error('stream response was not posted in streaming mode');

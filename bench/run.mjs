@@ -1,20 +1,26 @@
-// `npm run bench`: runs every workload against tandem and the baselines, alternating sides pair by pair
-// (A B A B, the order reversed every other pair), then the Node -> Python call bench; prints medians and
-// ratios against the baselines measured in the same run and writes bench/results/latest.json.
+// `npm run bench`: runs every workload against tandem and the baselines on two free cores, alternating sides
+// pair by pair (A B A B, the order reversed every other pair), then the Node -> Python call bench, then the
+// Lambda CPU-share comparison (lambda.mjs: each runtime in a CPU-quota group at 128, 512 and 1,769 MB's
+// share, side by side with the seed loop); prints medians, ratios against the baselines measured in the
+// same run and the targets' verdict, and writes bench/results/latest.json.
 //
 //   node bench/run.mjs [--pairs N] [--smoke] [--out file] [--sides tandem,seed,...] [--no-node22] [--no-calls]
 //                      [--tandem DIR]   (a built tandem checkout to test instead of this one)
+//                      [--lambda-memory 128,512,1769 | off] [--lambda-pairs N] [--soak N] [--no-two-core]
 //
 // --smoke runs each workload once with tiny sizes (correctness only; used by test/bench/smoke.test.ts).
-import { fork, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, getPriority, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { median, ratio, round } from './lib/stats.mjs';
-import { findNode22 } from './lib/node22.mjs';
-import { TARGETS } from './targets.mjs';
+import { findNode22, findOfficialNode } from './lib/node22.mjs';
+import { TARGETS, LAMBDA_TARGETS } from './targets.mjs';
+import { DEFAULT_LAMBDA_MEMORY, LAMBDA_ROWS, lambdaCell, runLambdaShare, soakVerdict } from './lambda.mjs';
+import { runChild } from './lib/run-child.mjs';
+import { byRole } from './lib/roles.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -30,6 +36,11 @@ function parseArgs(argv) {
     node22: true,
     calls: true,
     tandem: root,
+    twoCore: true,
+    lambdaMemory: undefined,
+    lambdaPairs: undefined,
+    soak: undefined,
+    node24: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -44,10 +55,25 @@ function parseArgs(argv) {
     else if (a === '--no-node22') opts.node22 = false;
     else if (a === '--no-calls') opts.calls = false;
     else if (a === '--tandem') opts.tandem = value();
+    else if (a === '--no-two-core') opts.twoCore = false;
+    else if (a === '--no-node24') opts.node24 = false;
+    else if (a === '--lambda-memory') {
+      const v = value();
+      opts.lambdaMemory = v === 'off' || v === 'none' ? [] : v.split(',').map(Number);
+      if (opts.lambdaMemory.some((mb) => !Number.isInteger(mb) || mb < 128 || mb > 10240)) {
+        throw new Error('--lambda-memory takes memory sizes in MB (128 to 10240), comma-separated, or off');
+      }
+    } else if (a === '--lambda-pairs') opts.lambdaPairs = Number(value());
+    else if (a === '--soak') opts.soak = Number(value());
     else throw new Error(`unknown option ${a}`);
   }
   opts.pairs ??= opts.smoke ? 1 : 5;
   if (!Number.isInteger(opts.pairs) || opts.pairs < 1) throw new Error('--pairs must be a positive integer');
+  opts.lambdaMemory ??= opts.smoke ? [1769] : DEFAULT_LAMBDA_MEMORY;
+  opts.lambdaPairs ??= opts.smoke ? 1 : 3;
+  if (!Number.isInteger(opts.lambdaPairs) || opts.lambdaPairs < 1) throw new Error('--lambda-pairs must be a positive integer');
+  opts.soak ??= 12_000;
+  if (!Number.isInteger(opts.soak) || opts.soak < 0) throw new Error('--soak must be a whole number of invocations (0: none)');
   return opts;
 }
 
@@ -195,43 +221,6 @@ function defineSides(python, node22, w, tandemDir, coldPython) {
   return sides;
 }
 
-function runChild(script, message, limitMs) {
-  return new Promise((resolve) => {
-    const child = fork(join(here, script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: cleanEnv() });
-    let done = false;
-    const finish = (value) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(value);
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish({ error: `${script} over ${limitMs} ms` });
-    }, limitMs);
-    child.on('message', finish);
-    child.on('exit', (code, signal) => finish({ error: `${script} exited (code ${code}, signal ${signal}) without a result` }));
-    child.send(message);
-  });
-}
-
-function cleanEnv() {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  delete env.PYTHONDONTWRITEBYTECODE;
-  return env;
-}
-
-/** Sums a per-process CPU split (`comm[pid]` keys) into node and python. */
-function byRole(split) {
-  const roles = {};
-  for (const [name, v] of Object.entries(split ?? {})) {
-    const role = name.startsWith('node') ? 'node' : name.startsWith('python') ? 'python' : 'other';
-    roles[role] = (roles[role] ?? 0) + v;
-  }
-  return roles;
-}
-
 /** Flattens one side's session results into named samples. */
 function samplesOf(result) {
   const out = {};
@@ -285,7 +274,7 @@ function timeSpawn(command, args, times) {
   return median(xs);
 }
 
-function machine(python, node22) {
+function machine(python, node22, node24) {
   const meminfo = readFileSync('/proc/meminfo', 'latin1');
   const pyVersion = execFileSync(python, ['-c', 'import sys;print(sys.version.split()[0])']).toString().trim();
   return {
@@ -295,6 +284,7 @@ function machine(python, node22) {
     memAvailableGiB: round(parseInt(/MemAvailable:\s+(\d+)/.exec(meminfo)?.[1] ?? '0', 10) / 1024 ** 2, 1),
     node: process.version,
     node22: node22 ? execFileSync(node22, ['--version']).toString().trim() : null,
+    node24: node24 ? execFileSync(node24, ['--version']).toString().trim() : null,
     python,
     pythonVersion: pyVersion,
     loadAvg: readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' '),
@@ -345,11 +335,50 @@ function raisePriority() {
   return getPriority(0);
 }
 
+function printLambda(lambda) {
+  if (!lambda.available) {
+    console.log(`\nLambda CPU share: skipped (${lambda.why})`);
+    return;
+  }
+  const sides = Object.keys(lambda.sides);
+  const others = sides.filter((x) => x !== 'tandem' && x !== 'seed');
+  const w0 = Math.max(...LAMBDA_ROWS.map(([l]) => l.length));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(13))).join(' ');
+  const s = lambda.summary;
+  for (const mb of lambda.memories) {
+    console.log(`\nLambda CPU share at ${mb} MB (cfs_quota_us ${lambda.quotasUs[mb]} per 100000; medians of ${lambda.pairs} pair(s)):`);
+    console.log(line(['metric', 'tandem', 'seed', 'tandem/seed', ...others]));
+    for (const [label, key] of LAMBDA_ROWS) {
+      const t = s.tandem?.[`${mb}.${key}`];
+      const b = s.seed?.[`${mb}.${key}`];
+      console.log(
+        line([
+          label,
+          lambdaCell(s, 'tandem', mb, key, fmt),
+          lambdaCell(s, 'seed', mb, key, fmt),
+          key === 'fds' ? '' : fmt(ratio(t, b)),
+          ...others.map((o) => lambdaCell(s, o, mb, key, fmt)),
+        ]),
+      );
+    }
+  }
+  console.log('\nCold start without a quota (spawn to first response, ms):');
+  for (const side of sides) console.log(`  ${side.padEnd(16)} ${fmt(s[side]?.['cold.noQuota.spawnToResponseMs'])}`);
+  if (lambda.soak) {
+    const v = lambda.soakVerdict;
+    console.log(
+      `\nMemory soak (tandem, ${lambda.soak.memoryMb} MB share, ${v.invocations} invocations): open fds ${v.fdsMin}..${v.fdsMax}; ` +
+        `RSS ${fmt(v.rssFirstMiB)} MiB after init, ${fmt(v.rssAt2000MiB)} after 2,000, at most ${fmt(v.rssMaxMiB)}, ${fmt(v.rssLastMiB)} at the end`,
+    );
+  }
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const nice = opts.smoke ? getPriority(0) : raisePriority();
   const w = workloads(opts.smoke);
   const python = resolvePython();
+  const lambdaOn = opts.lambdaMemory.length > 0;
   let node22 = null;
   let node22Note = 'skipped (--no-node22)';
   if (opts.node22 && !opts.smoke) {
@@ -357,20 +386,29 @@ async function main() {
     node22 = found.path;
     node22Note = found.path ? `official ${found.path}` : `skipped: ${found.why}`;
   } else if (opts.smoke) node22Note = 'skipped (--smoke)';
+  let node24 = null;
+  let node24Note = 'skipped (--no-node24)';
+  if (opts.node24 && !opts.smoke && lambdaOn) {
+    const found = findOfficialNode(24);
+    node24 = found.path;
+    node24Note = found.path ? `official ${found.path}` : `skipped: ${found.why}`;
+  } else if (opts.smoke) node24Note = 'skipped (--smoke)';
   const coldPython = !opts.smoke && existsSync(SYSTEM_PYTHON) ? SYSTEM_PYTHON : null;
-  let sides = defineSides(python, node22, w, opts.tandem, coldPython);
+  let sides = opts.twoCore ? defineSides(python, node22, w, opts.tandem, coldPython) : [];
   if (opts.sides) sides = sides.filter((s) => opts.sides.includes(s.name));
   const started = new Date();
   const t0 = performance.now();
-  const info = machine(python, node22);
-  console.log(`bench: ${opts.pairs} pair(s), sides ${sides.map((s) => s.name).join(', ')}; python ${python}; Node 22: ${node22Note}`);
+  const info = machine(python, node22, node24);
+  if (opts.twoCore) {
+    console.log(`bench: ${opts.pairs} pair(s), sides ${sides.map((s) => s.name).join(', ')}; python ${python}; Node 22: ${node22Note}`);
+  }
 
   const samples = Object.fromEntries(sides.map((s) => [s.name, {}]));
   // Per pair, each side's median of each metric: the paired ratios cancel drift in the machine's load.
   const perPair = Object.fromEntries(sides.map((s) => [s.name, {}]));
   const raw = Object.fromEntries(sides.map((s) => [s.name, []]));
   const errors = [];
-  for (let pair = 0; pair < opts.pairs; pair++) {
+  for (let pair = 0; opts.twoCore && pair < opts.pairs; pair++) {
     const order = pair % 2 ? [...sides].reverse() : sides;
     for (const side of order) {
       const result = await runChild(
@@ -392,9 +430,36 @@ async function main() {
   }
 
   let calls = null;
-  if (opts.calls) {
+  if (opts.calls && opts.twoCore) {
     calls = await runChild('calls.mjs', { python, tandem: opts.tandem, rounds: Math.max(2, opts.pairs), ...w.calls }, 120_000);
     if (calls.error) errors.push({ side: 'calls', error: calls.error });
+  }
+
+  // Lambda's CPU share: Debian's python3.11 when present (simplejson installed, as in AWS's runtime; no
+  // site .pth cost at start, as on Lambda), for tandem's worker and the seed loop alike.
+  let lambda = { available: false, why: 'not run (--lambda-memory off)' };
+  if (lambdaOn) {
+    const lambdaPython = process.env.TANDEM_PYTHON || (existsSync(SYSTEM_PYTHON) ? SYSTEM_PYTHON : python);
+    console.log(
+      `lambda: ${opts.lambdaPairs} pair(s) at ${opts.lambdaMemory.join(', ')} MB; python ${lambdaPython}; Node 22: ${node22Note}; Node 24: ${node24Note}`,
+    );
+    lambda = await runLambdaShare({
+      memories: opts.lambdaMemory,
+      pairs: opts.lambdaPairs,
+      smoke: opts.smoke,
+      python: lambdaPython,
+      tandemDir: opts.tandem,
+      node22,
+      node24,
+      soak: opts.soak,
+      log: (m) => console.log(m),
+    });
+    if (lambda.available) {
+      for (const e of lambda.errors) errors.push({ ...e, side: `lambda ${e.side}` });
+      lambda.soakVerdict = soakVerdict(lambda.soak);
+    } else {
+      console.log(`lambda: skipped: ${lambda.why}`);
+    }
   }
 
   const summary = {};
@@ -406,7 +471,10 @@ async function main() {
     const ys = perPair[b]?.[metric] ?? [];
     return median(xs.map((x, i) => ratio(x, ys[i])));
   };
-  const targets = TARGETS.map((t) => t.evaluate(summary, calls, pairedRatio));
+  const targets = [
+    ...(lambda.available ? LAMBDA_TARGETS.flatMap((t) => t.evaluate(lambda, summary, pairedRatio)) : []),
+    ...(opts.twoCore ? TARGETS.map((t) => t.evaluate(summary, calls, pairedRatio)) : []),
+  ];
   const elapsedS = (performance.now() - t0) / 1000;
   const report = {
     command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
@@ -414,14 +482,16 @@ async function main() {
     elapsedS: round(elapsedS, 1),
     pairs: opts.pairs,
     smoke: opts.smoke,
-    machine: { ...info, nice },
+    machine: { ...info, nice, loadAvgAtEnd: readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ') },
     node22: node22Note,
+    node24: node24Note,
     sides: Object.fromEntries(sides.map((s) => [s.name, s.what])),
     workloads: w,
     summary,
     samples,
     perPair,
     calls,
+    lambda,
     targets,
     errors,
     raw,
@@ -429,13 +499,16 @@ async function main() {
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
 
-  console.log('');
-  printTable(summary, sides.map((s) => s.name));
+  if (opts.twoCore) {
+    console.log('\nTwo free cores:');
+    printTable(summary, sides.map((s) => s.name));
+  }
   if (calls?.contenders) {
     console.log('\nNode -> Python call round trip, 1 KiB payload (median us):');
     for (const [name, v] of Object.entries(calls.contenders)) console.log(`  ${name.padEnd(22)} ${fmt(v.medianUs)}`);
     if (calls.tandemUnavailable) console.log(`  tandem: unavailable (${calls.tandemUnavailable})`);
   }
+  if (lambdaOn) printLambda(lambda);
   console.log('\nTargets:');
   for (const t of targets) console.log(`  ${t.met === true ? 'MET  ' : t.met === false ? 'NOT  ' : 'n/a  '} ${t.name}: ${t.detail}`);
   if (errors.length) {

@@ -1,6 +1,7 @@
-// The performance targets of issues 4, 5 and 6, each evaluated on the medians of one run:
+// The performance targets of issues 4, 5, 6 (two free cores) and 10 (Lambda CPU share), each evaluated on the medians of one run:
 // `met` is true, false, or null when a figure is missing (a side failed or was not run).
 import { ratio, round } from './lib/stats.mjs';
+import { pairedRatioOf } from './lambda.mjs';
 
 const r = (x) => round(x, 2);
 
@@ -110,6 +111,97 @@ export const TARGETS = [
         0.5,
         `tandem ${r(t)} us vs PythonShell.run ${r(p)} us`,
       );
+    },
+  },
+];
+
+// ---- issue 10: under Lambda's CPU share (bench/lambda.mjs), each evaluated on one run's medians.
+
+/** The memory size the single-size targets are taken at. */
+const AT = 512;
+
+function lambdaVsSeed(lambda, name, metric, op, limit, unit, tandemSide = 'tandem') {
+  const s = lambda.summary;
+  const t = s[tandemSide]?.[metric];
+  const b = s.seed?.[metric];
+  const p = pairedRatioOf(lambda, tandemSide, 'seed', metric);
+  return {
+    ...compare(name, ratio(t, b), op, limit, `${tandemSide} ${r(t)} ${unit} vs seed ${r(b)} ${unit}; median of per-pair ratios ${r(p)}`),
+    pairedRatio: r(p),
+  };
+}
+
+function lambdaAbsolute(lambda, name, side, metric, op, limit, unit) {
+  return compare(name, lambda.summary[side]?.[metric], op, limit, `${side}, ${unit}`);
+}
+
+export const LAMBDA_TARGETS = [
+  {
+    evaluate: (lambda) =>
+      [512, 128]
+        .filter((mb) => lambda.memories.includes(mb))
+        .flatMap((mb) => [
+          lambdaVsSeed(lambda, `${mb} MB: runtime CPU per invocation, first 1,000 after 100, vs seed (issue 10)`, `${mb}.early.runtimeCpuUsPerInvoke`, '<=', 0.7, 'us'),
+          lambdaVsSeed(lambda, `${mb} MB: invocations/s, first 1,000 after 100, vs seed (issue 10)`, `${mb}.early.invocationsPerSec`, '>=', 1.4, 'inv/s'),
+          lambdaVsSeed(lambda, `${mb} MB: p99 latency, first 1,000 after 100, vs seed (issue 10)`, `${mb}.early.p99Ms`, '<=', 1.0, 'ms'),
+        ]),
+  },
+  {
+    evaluate: (lambda) => {
+      const mb = lambda.memories.includes(AT) ? AT : lambda.memories[0];
+      return ['tandem', 'tandem-node22', 'tandem-node24']
+        .filter((side) => lambda.sides[side])
+        .flatMap((side) => [
+          lambdaAbsolute(lambda, `${mb} MB: RSS of the tree after 2,000 invocations, ${side} (issue 10)`, side, `${mb}.rss.afterRssAtMiB`, '<=', 56, 'MiB'),
+          lambdaAbsolute(lambda, `${mb} MB: RSS growth from after init to after 2,000 invocations, ${side} (issue 10)`, side, `${mb}.rss.growthMiB`, '<=', 1, 'MiB'),
+        ]);
+    },
+  },
+  {
+    evaluate: (lambda) =>
+      lambda.memories.includes(AT)
+        ? [
+            lambdaVsSeed(lambda, `${AT} MB: echo 1 KiB latency vs seed (issue 10)`, `${AT}.echo.1024.medianMs`, '<=', 0.8, 'ms'),
+            lambdaVsSeed(lambda, `${AT} MB: echo 100 KiB latency vs seed (issue 10)`, `${AT}.echo.102400.medianMs`, '<=', 0.8, 'ms'),
+            lambdaVsSeed(lambda, `${AT} MB: stream 1000x64 B time to first byte vs seed (issue 10)`, `${AT}.stream.1000x64.ttfbMs`, '<=', 1.2, 'ms'),
+            lambdaVsSeed(lambda, `${AT} MB: stream 1000x64 B throughput vs seed (issue 10)`, `${AT}.stream.1000x64.mibPerSec`, '>=', 2, 'MiB/s'),
+          ]
+        : [],
+  },
+  {
+    evaluate: (lambda) =>
+      ['tandem-node22', 'tandem']
+        .filter((side) => lambda.sides[side])
+        .map((side) =>
+          lambdaVsSeed(
+            lambda,
+            `cold start without a quota, ${side === 'tandem' ? 'Node 20' : 'official Node 22'}, vs seed (issue 10${side === 'tandem' ? ': reference' : ''})`,
+            'cold.noQuota.spawnToResponseMs',
+            '<=',
+            1.1,
+            'ms',
+            side,
+          ),
+        ),
+  },
+  {
+    evaluate: (_lambda, summary, paired) =>
+      summary.tandem ? [tandemVsSeed('two cores: 5 MiB echo latency vs seed (issue 10)', summary, 'payload.5242880.medianMs', '<=', 0.7, 'ms', paired)] : [],
+  },
+  {
+    evaluate: (lambda) => {
+      const v = lambda.soakVerdict;
+      if (!v) return [];
+      return [
+        compare(`memory soak: open fds over ${v.invocations} invocations (max - min)`, v.fdsMax - v.fdsMin, '<=', 0, `${v.fdsMin}..${v.fdsMax}`),
+        compare(
+          `memory soak: RSS growth after 2,000 invocations, MiB (over ${v.invocations})`,
+          v.rssGrowthAfter2000MiB,
+          '<=',
+          1,
+          `${r(v.rssAt2000MiB)} MiB at 2,000, at most ${r(v.rssMaxMiB)}, ${r(v.rssLastMiB)} at the end`,
+        ),
+      ];
     },
   },
 ];

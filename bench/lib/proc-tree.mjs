@@ -14,6 +14,24 @@ function readStat(pid) {
   }
 }
 
+/** The command name of a process ('' once it is gone). */
+export function commOf(pid) {
+  return readStat(pid)?.comm ?? '';
+}
+
+/** Open file descriptors summed over the processes (a leak shows as growth over a soak). */
+export function fdCount(procs) {
+  let n = 0;
+  for (const p of procs) {
+    try {
+      n += readdirSync(`/proc/${p.pid}/fd`).length;
+    } catch {
+      // ended
+    }
+  }
+  return n;
+}
+
 /** The runtime's process and every live process that descends from it or shares its process group. */
 export function treePids(rootPid) {
   const all = [];
@@ -54,9 +72,15 @@ function exeOf(pid) {
   }
 }
 
-/** Resident set sizes (KiB) of the given processes, now. */
+/** Resident set sizes (KiB) of the given processes, now, with their anonymous and file-backed parts. */
 export function rssKiB(procs) {
-  return procs.map((p) => ({ ...p, exe: exeOf(p.pid), rssKiB: statusKiB(p.pid, 'VmRSS') }));
+  return procs.map((p) => ({
+    ...p,
+    exe: exeOf(p.pid),
+    rssKiB: statusKiB(p.pid, 'VmRSS'),
+    anonKiB: statusKiB(p.pid, 'RssAnon'),
+    fileKiB: statusKiB(p.pid, 'RssFile'),
+  }));
 }
 
 /** Sum of VmRSS (KiB) over the processes, now. */
@@ -101,4 +125,45 @@ function processCpuNs(p) {
     }
   }
   return sum;
+}
+
+/** User and system CPU time (ms, clock-tick resolution) per process, keyed `comm[pid]`: where CPU goes. */
+export function userSysMsByProcess(procs) {
+  const out = {};
+  for (const p of procs) {
+    try {
+      const text = readFileSync(`/proc/${p.pid}/stat`, 'latin1');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      // fields[11], fields[12]: utime, stime (fields 14 and 15 of stat), in clock ticks (100 Hz).
+      out[`${p.comm}[${p.pid}]`] = { userMs: Number(f[11]) * 10, sysMs: Number(f[12]) * 10 };
+    } catch {
+      // ended
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a process's resident memory is, from /proc/<pid>/smaps (KiB): file-backed by file name, and
+ * anonymous as [heap] (brk), [stack] and other anonymous mappings (V8's heap, thread arenas, ...).
+ */
+export function residentByMapping(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'latin1');
+  } catch {
+    return {};
+  }
+  const out = {};
+  let name = '';
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+(?:\s+(.*))?$/.exec(line);
+    if (head) {
+      const n = head[1] ?? '';
+      name = n === '' ? '[anon]' : n.startsWith('/') ? n.split('/').pop() : n;
+      continue;
+    }
+    if (line.startsWith('Rss:')) out[name] = (out[name] ?? 0) + parseInt(line.slice(4), 10);
+  }
+  return out;
 }
