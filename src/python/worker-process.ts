@@ -7,10 +7,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fstatSync, readFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { ENV } from '../runtime/env.ts';
+import { ReadSlab } from '../runtime/read-slab.ts';
 import { WorkerStartError } from '../runtime/errors.ts';
 import type { ExitStatus } from '../runtime/types.ts';
 
@@ -23,6 +24,12 @@ export interface WorkerProcess {
   /** The fd `output` reads (to drain the pipe once the process is gone), when known. */
   readonly outputFd: number | undefined;
   /** Resolves when the process has ended, with how it ended (whatever became of its pipes). */
+  /**
+   * Where the output pipe supports it (an adopted worker): each read is handed to `onChunk` directly (libuv
+   * to the callback, none of the Readable stream's per-read work) instead of being emitted as 'data'.
+   * `output` still pauses, resumes, ends and closes as a stream. A chunk's bytes are never overwritten.
+   */
+  onChunk?(handler: (chunk: Buffer) => void): void;
   exited(): Promise<ExitStatus>;
   /** Sends a signal; a no-op once the process is gone. */
   kill(signal: NodeJS.Signals): void;
@@ -198,6 +205,9 @@ class AdoptedWorker implements WorkerProcess {
   private readonly exit: Promise<ExitStatus>;
   private settle!: (status: ExitStatus) => void;
   private gone = false;
+  private handler: ((chunk: Buffer) => void) | undefined;
+  /** Reads that came before a handler was set. */
+  private early: Buffer[] = [];
 
   constructor(
     readonly pid: number,
@@ -206,7 +216,25 @@ class AdoptedWorker implements WorkerProcess {
   ) {
     this.label = `started by bootstrap (pid ${pid})`;
     this.input = new Socket({ fd: writeFd, readable: false, writable: true });
-    this.output = new Socket({ fd: outputFd, readable: true, writable: false });
+    // Every read is kept (decoded frames hold views of it): the slab moves on after each.
+    const slab = new ReadSlab();
+    // `onread` is documented for new net.Socket() (Node >= 20) but missing from @types/node 20's options type.
+    const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+      fd: outputFd,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: () => slab.next(true),
+        callback: (n: number, buf: Uint8Array): boolean => {
+          slab.read(n);
+          const chunk = (buf as Buffer).subarray(0, n);
+          if (this.handler) this.handler(chunk);
+          else this.early.push(chunk);
+          return true;
+        },
+      },
+    };
+    this.output = new Socket(options);
     this.input.on('error', () => undefined);
     this.exit = new Promise<ExitStatus>((r) => (this.settle = r));
     watchChildren(this);
@@ -216,6 +244,11 @@ class AdoptedWorker implements WorkerProcess {
 
   private async pollUntilGone(): Promise<void> {
     for (let delay = 1; !this.check(); delay = Math.min(delay * 2, 100)) await new Promise((r) => setTimeout(r, delay));
+  }
+
+  onChunk(handler: (chunk: Buffer) => void): void {
+    this.handler = handler;
+    for (const c of this.early.splice(0)) handler(c);
   }
 
   exited(): Promise<ExitStatus> {

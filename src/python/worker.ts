@@ -11,7 +11,6 @@ import { ACCEPTED } from '../runtime/accepted.ts';
 import { describeExit } from '../runtime/exit.ts';
 import { isValidHeaderValue } from '../runtime/http1.ts';
 import type { ExitStatus, Invocation, InvokeIO, InvokeOutcome, StreamWriter } from '../runtime/types.ts';
-import { bodyLength } from '../runtime/http1.ts';
 import { BinParts, FrameDecoder, FrameEncoder, type Message } from './frames.ts';
 import { learnInterpreter } from './interpreter.ts';
 import { blockedReading, processState, type WorkerProcess } from './worker-process.ts';
@@ -120,7 +119,8 @@ export class Worker {
     this.unblock = this.unblock.bind(this);
     this.checkStall = this.checkStall.bind(this);
     const out = proc.output;
-    out.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (proc.onChunk) proc.onChunk((chunk) => this.onData(chunk));
+    else out.on('data', (chunk: Buffer) => this.onData(chunk));
     out.on('end', () => this.onEof());
     out.on('close', () => this.onEof());
     out.on('error', () => this.onEof());
@@ -191,19 +191,7 @@ export class Worker {
     if (this.dead) return this.exitStatus().then((exit): InvokeOutcome => ({ kind: 'died', exit }));
     return new Promise<InvokeOutcome>((resolve) => {
       this.job = new InvokeJob(this, inv, io, resolve);
-      this.send({
-        t: 'invoke',
-        id: inv.requestId,
-        deadlineMs: BigInt(inv.deadlineMs),
-        functionArn: inv.functionArn,
-        traceId: inv.traceId ?? null,
-        clientContext: inv.clientContext ?? null,
-        cognitoIdentity: inv.cognitoIdentity ?? null,
-        tenantId: inv.tenantId ?? null,
-        invocationId: inv.invocationId ?? null,
-        contentType: inv.contentType ?? null,
-        body: inv.bodyParts ? new BinParts(inv.bodyParts as Buffer[], bodyLength(inv.bodyParts)) : inv.body,
-      });
+      this.write(this.encoder.invoke(inv));
     });
   }
 
@@ -273,7 +261,10 @@ export class Worker {
   // ---- plumbing used by jobs
 
   send(msg: Record<string, unknown>): void {
-    const parts = this.encoder.encode(msg);
+    this.write(this.encoder.encode(msg));
+  }
+
+  private write(parts: Buffer[]): void {
     const input = this.proc.input;
     if (input.destroyed || input.writableEnded) return;
     if (parts.length === 1) {

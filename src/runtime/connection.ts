@@ -2,9 +2,12 @@
 // resolves with its parsed response; requests may be pipelined (answers come back in order). Failures
 // (reset, close, a malformed or unsolicited answer) reject every waiting request with a RuntimeApiError
 // that says whether any byte of its answer came.
+// Reads go straight from libuv to the parser (`onread`, into a ReadSlab): none of the Readable stream's
+// per-read work, no buffer allocated per read (measured under Lambda's CPU share: docs/runtime.md).
 import { connect, type Socket } from 'node:net';
 import { HttpProtocolError, RuntimeApiError, errorMessageOf } from './errors.ts';
 import { ResponseParser, type HttpResponse } from './http1.ts';
+import { ReadSlab } from './read-slab.ts';
 
 interface Waiter {
   resolve(res: HttpResponse): void;
@@ -20,12 +23,24 @@ export class Connection {
   private readonly parser = new ResponseParser();
   private readonly waiters: Waiter[] = [];
   private drainWaiters: Array<() => void> = [];
+  private readonly slab = new ReadSlab();
 
   constructor(host: string, port: number) {
-    const socket = connect({ host, port });
-    socket.setNoDelay(true);
+    const slab = this.slab;
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => slab.next(this.parser.keptInput()),
+        callback: (n: number, buf: Uint8Array): boolean => {
+          slab.read(n);
+          this.onData(buf as Buffer, n);
+          return true;
+        },
+      },
+    });
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail(new RuntimeApiError(`Runtime API connection failed: ${errorMessageOf(err)}`, { beforeResponse: !this.parser.inResponse, cause: err })));
     socket.on('close', () => this.onClose());
@@ -58,13 +73,14 @@ export class Connection {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** `n` bytes read into `buf` (the slab's current read buffer). */
+  private onData(buf: Buffer, n: number): void {
     if (this.waiters.length === 0) {
-      this.fail(new HttpProtocolError(`${chunk.length} bytes arrived with no request waiting`));
+      this.fail(new HttpProtocolError(`${n} bytes arrived with no request waiting`));
       return;
     }
     try {
-      this.parser.push(chunk, this.onResponse);
+      this.parser.push(buf, this.onResponse, n);
     } catch (err) {
       this.fail(err as Error);
     }

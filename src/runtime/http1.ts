@@ -49,6 +49,45 @@ const COALESCE_BYTES = 16 * 1024;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})(?:[ \t]*;[^\r\n]*)?$/;
+const BARE_CR_LF = /\r(?!\n)|(?<!\r)\n/;
+/**
+ * Header names as the Runtime API spells them (and Node's http, the local emulator), lower-cased, by length:
+ * valid tokens, so a line whose name is one of them (compared in place, no string made) skips the token
+ * check and the lower-casing.
+ */
+const KNOWN_NAMES: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = (() => {
+  const byLength: Array<Array<readonly [string, string]>> = [];
+  for (const n of [
+    'Content-Type',
+    'Content-Length',
+    'Date',
+    'Connection',
+    'Keep-Alive',
+    'Transfer-Encoding',
+    'Lambda-Runtime-Aws-Request-Id',
+    'Lambda-Runtime-Deadline-Ms',
+    'Lambda-Runtime-Invoked-Function-Arn',
+    'Lambda-Runtime-Trace-Id',
+    'Lambda-Runtime-Client-Context',
+    'Lambda-Runtime-Cognito-Identity',
+    'Lambda-Runtime-Aws-Tenant-Id',
+    'Lambda-Runtime-Invocation-Id',
+  ]) {
+    (byLength[n.length] ??= []).push([n, n.toLowerCase()]);
+  }
+  return byLength;
+})();
+
+/** The lower-cased name of a known header spelled exactly as known at text[start, start + length), if any. */
+function knownName(text: string, start: number, length: number): string | undefined {
+  const candidates = KNOWN_NAMES[length];
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
+    if (text.startsWith(c[0], start)) return c[1];
+  }
+  return undefined;
+}
 
 /** Throws unless `value` can go in a header line as is (no CR, LF or NUL). */
 export function checkHeaderValue(name: string, value: string): string {
@@ -84,29 +123,40 @@ export function joinBody(body: Uint8Array | readonly Uint8Array[]): Buffer {
 }
 
 /**
- * Writes head and body; small bodies go out in the same write as the head, large ones (and bodies in
- * pieces) without a copy, in one writev.
+ * Writes head and body, and `then` (a pipelined request without body) behind them; small bodies go out in
+ * the same write as the head (one buffer, one write), large ones (and bodies in pieces) without a copy, in
+ * one writev.
  */
-export function writeRequest(socket: Socket, head: string, body: Uint8Array | readonly Uint8Array[] | undefined): boolean {
+export function writeRequest(
+  socket: Socket,
+  head: string,
+  body: Uint8Array | readonly Uint8Array[] | undefined,
+  then?: Buffer,
+): boolean {
   if (body !== undefined && !(body instanceof Uint8Array)) {
     socket.cork();
     socket.write(head, 'utf8');
     let ok = true;
     for (const b of body) if (b.length > 0) ok = socket.write(b);
+    if (then) ok = socket.write(then);
     socket.uncork();
     return ok;
   }
-  if (!body || body.length === 0) return socket.write(head, 'utf8');
-  if (body.length <= COALESCE_BYTES) {
+  const bodyLen = body === undefined ? 0 : body.length;
+  if (bodyLen <= COALESCE_BYTES) {
+    if (bodyLen === 0 && !then) return socket.write(head, 'utf8');
     const headLen = Buffer.byteLength(head, 'utf8');
-    const buf = Buffer.allocUnsafe(headLen + body.length);
-    buf.write(head, 0, 'utf8');
-    buf.set(body, headLen);
+    const thenLen = then ? then.length : 0;
+    const buf = Buffer.allocUnsafe(headLen + bodyLen + thenLen);
+    buf.write(head, 0, headLen, 'utf8');
+    if (bodyLen > 0) buf.set(body!, headLen);
+    if (then) buf.set(then, headLen + bodyLen);
     return socket.write(buf);
   }
   socket.cork();
   socket.write(head, 'utf8');
-  const ok = socket.write(body);
+  let ok = socket.write(body!);
+  if (then) ok = socket.write(then);
   socket.uncork();
   return ok;
 }
@@ -176,6 +226,8 @@ export class ResponseParser {
   private bodyLen = 0;
   private trailerBytes = 0;
   private started = false;
+  /** The last push kept views of its input (body bytes, not copied). */
+  private kept = false;
 
   constructor(
     private readonly maxBody = MAX_RESPONSE_BODY_BYTES,
@@ -188,13 +240,22 @@ export class ResponseParser {
   }
 
   /**
-   * Feeds bytes; `emit` gets each response they complete (`more`: bytes of this chunk follow it; `emit` may
-   * throw to refuse them). Throws HttpProtocolError.
+   * True when the last `push` kept views of its input (the body of a response, which is never copied): that
+   * input must not be overwritten (a caller reading into a reused buffer moves on past it).
    */
-  push(chunk: Buffer, emit: (res: HttpResponse, more: boolean) => void): void {
-    if (chunk.length === 0) return;
+  keptInput(): boolean {
+    return this.kept;
+  }
+
+  /**
+   * Feeds bytes (the first `n` of `chunk`, default all); `emit` gets each response they complete (`more`:
+   * bytes of this chunk follow it; `emit` may throw to refuse them). Throws HttpProtocolError.
+   */
+  push(chunk: Buffer, emit: (res: HttpResponse, more: boolean) => void, n = chunk.length): void {
+    this.kept = false;
+    if (n === 0) return;
     this.started = true;
-    let buf = chunk;
+    let buf = n === chunk.length ? chunk : chunk.subarray(0, n);
     let i = 0;
     while (i < buf.length) {
       switch (this.state) {
@@ -315,8 +376,9 @@ export class ResponseParser {
 
   private takeBody(buf: Buffer, start: number, n: number): void {
     if (n === 0) return;
-    // The socket hands out a fresh buffer per read, so views are safe to keep: the body is never copied
-    // here (a host that passes it on sends the pieces; `body` joins them only when asked).
+    // Views of the input are kept (the caller never overwrites input a push kept): the body is never
+    // copied here (a host that passes it on sends the pieces; `body` joins them only when asked).
+    this.kept = true;
     this.parts.push(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n));
     this.bodyLen += n;
   }
@@ -346,8 +408,8 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const statusLine = lines[0]!;
+    let eol = text.indexOf('\r\n');
+    const statusLine = eol < 0 ? text : text.slice(0, eol);
     const m = STATUS_LINE.exec(statusLine);
     if (!m) throw new HttpProtocolError(`bad status line ${JSON.stringify(statusLine.slice(0, 80))}`);
     const minor = m[1]!;
@@ -359,18 +421,35 @@ export class ResponseParser {
     let sawTransferEncoding = false;
     let connection = '';
     const headers = this.headers;
-    for (let k = 1; k < lines.length; k++) {
-      const line = lines[k]!;
-      if (line.includes('\n') || line.includes('\r')) throw new HttpProtocolError('bare CR or LF in the response head');
-      if (line.length === 0) throw new HttpProtocolError('empty line inside the response head');
-      const c0 = line.charCodeAt(0);
+    // One scan for a CR or LF outside a CRLF; the lines are checked one by one only when there is one.
+    const bare = BARE_CR_LF.test(text);
+    while (eol >= 0) {
+      const start = eol + 2;
+      eol = text.indexOf('\r\n', start);
+      const end = eol < 0 ? text.length : eol;
+      if (bare) {
+        const line = text.slice(start, end);
+        if (line.includes('\n') || line.includes('\r')) throw new HttpProtocolError('bare CR or LF in the response head');
+      }
+      if (end === start) throw new HttpProtocolError('empty line inside the response head');
+      const c0 = text.charCodeAt(start);
       if (c0 === 32 || c0 === 9) throw new HttpProtocolError('folded header line (obs-fold) in the response');
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new HttpProtocolError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
-      const rawName = line.slice(0, colon);
-      if (!TOKEN.test(rawName)) throw new HttpProtocolError(`bad header name ${JSON.stringify(rawName.slice(0, 80))}`);
-      const name = rawName.toLowerCase();
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      const colon = text.indexOf(':', start);
+      if (colon <= start || colon >= end) {
+        throw new HttpProtocolError(`bad header line ${JSON.stringify(text.slice(start, Math.min(end, start + 80)))}`);
+      }
+      let name = knownName(text, start, colon - start);
+      if (name === undefined) {
+        const rawName = text.slice(start, colon);
+        if (!TOKEN.test(rawName)) throw new HttpProtocolError(`bad header name ${JSON.stringify(rawName.slice(0, 80))}`);
+        name = rawName.toLowerCase();
+      }
+      // The value without the spaces and tabs around it.
+      let vs = colon + 1;
+      let ve = end;
+      for (let c = text.charCodeAt(vs); vs < ve && (c === 32 || c === 9); c = text.charCodeAt(++vs));
+      for (let c = text.charCodeAt(ve - 1); ve > vs && (c === 32 || c === 9); c = text.charCodeAt(--ve - 1));
+      const value = text.slice(vs, ve);
       if (name === 'content-length') {
         if (contentLength !== undefined) throw new HttpProtocolError('more than one Content-Length header');
         if (!/^\d{1,15}$/.test(value)) throw new HttpProtocolError(`bad Content-Length ${JSON.stringify(value.slice(0, 80))}`);
@@ -388,7 +467,8 @@ export class ResponseParser {
       if (!headers.has(name)) headers.set(name, value);
     }
     if (chunked && contentLength !== undefined) throw new HttpProtocolError('both Content-Length and Transfer-Encoding');
-    this.keepAlive = minor === '1' ? !/(?:^|,)\s*close\s*(?:,|$)/.test(connection) : /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection);
+    if (connection === '') this.keepAlive = minor === '1';
+    else this.keepAlive = minor === '1' ? !/(?:^|,)\s*close\s*(?:,|$)/.test(connection) : /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection);
     if (status === 204 || status === 304) {
       if (chunked || (contentLength !== undefined && contentLength !== 0)) {
         throw new HttpProtocolError(`status ${status} with a body`);

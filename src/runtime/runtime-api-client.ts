@@ -28,9 +28,13 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-/** Epoch ms from the deadline header; 0 when absent or not a whole number. */
+/** Epoch ms from the deadline header; 0 when absent or not 1 to 16 decimal digits. */
 export function parseDeadline(v: string | undefined): number {
-  if (v === undefined || !/^\d{1,16}$/.test(v)) return 0;
+  if (v === undefined || v.length === 0 || v.length > 16) return 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return 0;
+  }
   return Number(v);
 }
 
@@ -90,12 +94,15 @@ export class RuntimeApiClient implements RuntimeApi {
   private closed = false;
   /** A pipelined GET /next already sent, and its connection. */
   private prefetched: { answer: Promise<HttpResponse>; conn: Connection } | undefined;
+  /** The GET /next request, whole (the same bytes every time). */
+  private readonly nextRequest: Buffer;
 
   constructor(address: string) {
     const a = parseRuntimeApiAddress(address);
     this.host = a.host;
     this.port = a.port;
     this.hostHeader = a.hostHeader;
+    this.nextRequest = Buffer.from(requestHead('GET', PATH_NEXT, this.hostHeader, NEXT_HEAD_LINES), 'utf8');
   }
 
   /** Opens a connection ahead of the first request (overlaps the TCP handshake with init). */
@@ -104,7 +111,7 @@ export class RuntimeApiClient implements RuntimeApi {
   }
 
   async next(): Promise<Invocation> {
-    const res = await this.takePrefetched() ?? (await this.send('GET', PATH_NEXT, NEXT_HEAD_LINES, undefined));
+    const res = (await this.takePrefetched()) ?? (await this.send('GET', PATH_NEXT, NEXT_HEAD_LINES, undefined));
     if (res.status !== 200) {
       throw new RuntimeApiError(`GET /next answered ${res.status}: ${res.body.toString('utf8', 0, 512)}`, { status: res.status });
     }
@@ -115,12 +122,19 @@ export class RuntimeApiClient implements RuntimeApi {
   }
 
   async postResponse(inv: Invocation, contentType: string, body: Body, options?: PostOptions): Promise<PostOutcome> {
-    const lines =
-      `${HEADER.contentType}: ${checkHeaderValue(HEADER.contentType, contentType)}\r\n` +
-      UA_LINE +
-      invocationLine(inv) +
-      `${HEADER.contentLength}: ${bodyLength(body)}\r\n`;
+    const lines = this.responseLines(contentType) + invocationLine(inv) + `${HEADER.contentLength}: ${bodyLength(body)}\r\n`;
     return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body, options?.pipelineNext === true));
+  }
+
+  /** The last response content type and its header lines (a function answers with the same one, mostly). */
+  private lastContentType: [string, string] | undefined;
+
+  private responseLines(contentType: string): string {
+    const last = this.lastContentType;
+    if (last !== undefined && last[0] === contentType) return last[1];
+    const lines = `${HEADER.contentType}: ${checkHeaderValue(HEADER.contentType, contentType)}\r\n${UA_LINE}`;
+    this.lastContentType = [contentType, lines];
+    return lines;
   }
 
   async postError(inv: Invocation, error: ErrorPost, options?: PostOptions): Promise<PostOutcome> {
@@ -219,13 +233,9 @@ export class RuntimeApiClient implements RuntimeApi {
       const reused = conn.served > 0;
       const answer = conn.expect();
       if (thenNext && !this.prefetched) {
-        const socket = conn.socket;
-        socket.cork();
-        writeRequest(socket, head, body);
         const next = conn.expect();
         next.catch(() => undefined);
-        socket.write(requestHead('GET', PATH_NEXT, this.hostHeader, NEXT_HEAD_LINES), 'utf8');
-        socket.uncork();
+        writeRequest(conn.socket, head, body, this.nextRequest);
         this.prefetched = { answer: next, conn };
       } else {
         writeRequest(conn.socket, head, body);

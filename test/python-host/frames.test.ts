@@ -3,7 +3,7 @@
 // split, and the frames it must refuse (oversized before allocating, not a map, no type, garbage).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { unpack } from 'msgpackr';
+import { Unpackr, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { BinParts, FrameDecoder, FrameEncoder, type Message } from '../../src/python/frames.ts';
 import { WorkerProtocolError } from '../../src/runtime/errors.ts';
@@ -117,6 +117,46 @@ describe('FrameEncoder', () => {
     expect(m.body.equals(Buffer.concat(pieces))).toBe(true);
   });
 
+  it('invoke() writes exactly the bytes encode() gives for the invoke message, for every header and body shape', () => {
+    const base = {
+      requestId: 'req-é-1',
+      deadlineMs: 1_800_000_000_123,
+      functionArn: 'arn:aws:lambda:us-east-1:1:function:f',
+      traceId: 'Root=1-2-3',
+      clientContext: '{"é":"😀"}',
+      cognitoIdentity: 'x'.repeat(300),
+      tenantId: 't',
+      invocationId: undefined,
+      contentType: 'application/json',
+      body: Buffer.from('{"a": 1}'),
+    };
+    const big = [Buffer.alloc(40_000, 1), Buffer.alloc(30_000, 2)];
+    const cases = [
+      base,
+      { ...base, deadlineMs: 0, functionArn: '', traceId: undefined, clientContext: undefined, cognitoIdentity: undefined, tenantId: undefined, contentType: undefined },
+      { ...base, deadlineMs: 9_999_999_999_999_999, invocationId: 'inv-1', body: Buffer.alloc(0) },
+      { ...base, body: Buffer.alloc(100_000, 5) },
+      { ...base, body: Buffer.concat(big), bodyParts: big },
+      { ...base, body: Buffer.concat([Buffer.from('ab'), Buffer.from('cd')]), bodyParts: [Buffer.from('ab'), Buffer.from('cd')] },
+    ];
+    for (const inv of cases) {
+      const expected = frame({
+        t: 'invoke',
+        id: inv.requestId,
+        deadlineMs: BigInt(inv.deadlineMs),
+        functionArn: inv.functionArn,
+        traceId: inv.traceId ?? null,
+        clientContext: inv.clientContext ?? null,
+        cognitoIdentity: inv.cognitoIdentity ?? null,
+        tenantId: inv.tenantId ?? null,
+        invocationId: inv.invocationId ?? null,
+        contentType: inv.contentType ?? null,
+        body: 'bodyParts' in inv ? new BinParts(inv.bodyParts as Buffer[], inv.body.length) : inv.body,
+      });
+      expect(Buffer.concat(encoder.invoke(inv)).equals(expected)).toBe(true);
+    }
+  });
+
   it('frames encoded one after another stay intact (the slab is never rewritten)', () => {
     const a = encoder.encode({ t: 'a', v: 'x'.repeat(1000) });
     const keep = Buffer.concat(a);
@@ -188,4 +228,43 @@ describe('FrameDecoder', () => {
       expect((err as Error).message).toMatch(pattern);
     });
   }
+});
+
+describe('FrameDecoder: the envelope fast path gives what msgpackr gives', () => {
+  // msgpackr as the decoder configures it.
+  const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+  const unpack = (b: Buffer) => unpackr.unpack(b) as unknown;
+  it('for the envelopes the worker sends and for everything it leaves to msgpackr', () => {
+    const msgs: Array<Record<string, unknown>> = [
+      { t: 'result', id: 'bench-1', contentType: 'application/json', body: Buffer.from('{"hello": "world"}') },
+      { t: 'error', id: 'r', errorType: 'Runtime.X', body: Buffer.alloc(300, 1), xrayCause: '' },
+      { t: 'error', id: 'r', errorType: 'E', body: Buffer.alloc(70_000, 2), xrayCause: null },
+      { t: 'hello', v: 1, pid: 70_000, python: '3.11.2', exe: '/usr/bin/python3.11' },
+      { t: 'chunk', id: 'x', data: Buffer.alloc(0) },
+      { t: 'ints', a: 0, b: 127, c: 128, d: 255, e: 65_535, f: 65_536, g: 2 ** 32 - 1, h: -1, i: -32, j: true, k: false },
+      { t: 'text', s: 'x'.repeat(40), m: 'y'.repeat(300), l: 'z'.repeat(70_000) },
+      { t: 'é', id: 'non-ascii value é😀' },
+      { t: 'float', f: 1.5 },
+      { t: 'nested', context: { a: 1 } },
+      { t: 'array', a: [1, 2] },
+      { t: 'big', n: 2 ** 40 },
+      { t: 'neg', n: -33 },
+    ];
+    for (const msg of msgs) {
+      const bytes = frame(msg);
+      const [got] = decodeAll(bytes, bytes.length);
+      expect(got).toEqual(unpack(bytes.subarray(4)));
+    }
+    // Invalid UTF-8, and a __proto__ key, as msgpackr decodes them.
+    const odd = [
+      Buffer.from([0x82, 0xa1, 0x74, 0xa1, 0x78, 0xa1, 0x73, 0xa2, 0xff, 0xfe]),
+      Buffer.from([0x82, 0xa1, 0x74, 0xa1, 0x78, 0xa9, ...Buffer.from('__proto__'), 0xc3]),
+    ];
+    for (const payload of odd) {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(payload.length);
+      const [got] = decodeAll(Buffer.concat([head, payload]), 100);
+      expect(got).toEqual(unpack(payload));
+    }
+  });
 });

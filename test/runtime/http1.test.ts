@@ -63,6 +63,32 @@ describe('ResponseParser: well-formed answers', () => {
     expect(r!.headers.get('x-ctx')).toBe('{"é":1}');
   });
 
+  it('trims spaces and tabs around values, and lower-cases names of any spelling', () => {
+    const [r] = parse(
+      'HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: \t id 1 \t\r\nlambda-runtime-trace-id:x\r\nX-Odd_Name:  \r\n' +
+        'LAMBDA-RUNTIME-DEADLINE-MS:\t42\r\nContent-Length: 0\r\n\r\n',
+    );
+    expect(Object.fromEntries(r!.headers)).toEqual({
+      'lambda-runtime-aws-request-id': 'id 1',
+      'lambda-runtime-trace-id': 'x',
+      'x-odd_name': '',
+      'lambda-runtime-deadline-ms': '42',
+      'content-length': '0',
+    });
+  });
+
+  it('parses the first n bytes of a read buffer, and says whether it kept views of them (a body)', () => {
+    const p = new ResponseParser();
+    const out: HttpResponse[] = [];
+    const buf = Buffer.from('HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nokGARBAGE');
+    p.push(buf, (r) => out.push(r), 46);
+    expect(p.keptInput()).toBe(true);
+    expect(out[0]!.body.buffer).toBe(buf.buffer);
+    p.push(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'), (r) => out.push(r));
+    expect(p.keptInput()).toBe(false);
+    expect(out.map((r) => r.status)).toEqual([202, 204]);
+  });
+
   it('reads a body without length until the connection closes', () => {
     const p = new ResponseParser();
     expect(parse('HTTP/1.1 200 OK\r\n\r\npart one, ', Infinity, p)).toEqual([]);
