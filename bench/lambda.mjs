@@ -5,6 +5,9 @@
 // 1 MiB events and a token stream on fresh runtimes after 100 invocations; cold start without the quota;
 // and, once per run, a memory soak of 10,000+ invocations. tandem and the seed loop alternate pair by pair
 // in the same run (A B, B A, ...), memory size by memory size.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuGroupsUnavailable, quotaUs, removeStaleGroups } from './lib/cpu-group.mjs';
@@ -80,10 +83,26 @@ function coldSessions(w) {
 }
 
 /**
+ * The design's floor (baselines/relay_floor.c): a C relay in Node's place, compiled here with `cc -O2`.
+ * Returns { path } or { path: null, why }.
+ */
+export function buildRelayFloor() {
+  const dir = join(tmpdir(), `tandem-bench-relay-floor-${process.getuid?.() ?? 0}`);
+  const out = join(dir, 'relay_floor');
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('cc', ['-O2', '-o', out, join(here, 'baselines', 'relay_floor.c')], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+    return { path: out };
+  } catch (error) {
+    return { path: null, why: `no C compiler to build baselines/relay_floor.c (${String(error.message ?? error).split('\n')[0]})` };
+  }
+}
+
+/**
  * The runtimes under test. `python` is the interpreter of every Python side (Debian's python3.11 when
  * present: simplejson installed, as in AWS's runtime, and no site .pth cost at start, as on Lambda).
  */
-function defineSides({ python, tandemDir, node22, node24 }) {
+function defineSides({ python, tandemDir, node22, node24, relayFloor }) {
   const handlers = join(here, 'handlers');
   const bootstrap = join(tandemDir, 'bootstrap');
   const tandemEnv = (nodeBin) => ({
@@ -107,6 +126,15 @@ function defineSides({ python, tandemDir, node22, node24 }) {
       at: () => 'full',
     },
   ];
+  if (relayFloor) {
+    sides.push({
+      name: 'relay-floor',
+      what: `the design's floor: tandem's worker behind a C relay in Node's place (bench/baselines/relay_floor.c)`,
+      runtime: { command: bootstrap, env: { ...tandemEnv(process.execPath), TANDEM_NODE: relayFloor } },
+      taskRoot: handlers,
+      at: () => 'hello',
+    });
+  }
   for (const [name, bin] of [
     ['tandem-node22', node22],
     ['tandem-node24', node24],
@@ -223,12 +251,14 @@ export function lambdaCell(summary, side, mb, key, fmt) {
  * per-pair medians for paired ratios, the soak, errors; or { available: false, why } where CPU groups
  * cannot be made (then nothing runs).
  */
-export async function runLambdaShare({ memories, pairs, smoke, python, tandemDir, node22, node24, soak, log }) {
+export async function runLambdaShare({ memories, pairs, smoke, python, tandemDir, node22, node24, soak, log, floor = true }) {
   const why = cpuGroupsUnavailable();
   if (why) return { available: false, why };
   removeStaleGroups();
   const w = lambdaWorkloads(smoke);
-  const sides = defineSides({ python, tandemDir, node22, node24 });
+  const relay = floor && !smoke ? buildRelayFloor() : { path: null, why: smoke ? 'not in --smoke' : 'not asked for' };
+  if (!relay.path) log(`  relay-floor: skipped (${relay.why})`);
+  const sides = defineSides({ python, tandemDir, node22, node24, relayFloor: relay.path });
   const samples = Object.fromEntries(sides.map((s) => [s.name, {}]));
   const perPair = Object.fromEntries(sides.map((s) => [s.name, {}]));
   const raw = Object.fromEntries(sides.map((s) => [s.name, []]));
@@ -295,6 +325,7 @@ export async function runLambdaShare({ memories, pairs, smoke, python, tandemDir
   }
   return {
     available: true,
+    relayFloor: relay.path ? 'built' : relay.why,
     memories,
     quotasUs: Object.fromEntries(memories.map((mb) => [mb, quotaUs(mb)])),
     python,

@@ -47,6 +47,16 @@ function outcome(res: HttpResponse): PostOutcome {
   return { status: res.status, body: res.body };
 }
 
+/** The invocation a GET /next answer carries; a RuntimeApiError for any other answer. */
+function invocationFrom(res: HttpResponse): Invocation {
+  if (res.status !== 200) {
+    throw new RuntimeApiError(`GET /next answered ${res.status}: ${res.body.toString('utf8', 0, 512)}`, { status: res.status });
+  }
+  const requestId = res.headers.get(LC.requestId);
+  if (!requestId) throw new RuntimeApiError(`GET /next answered without ${HEADER.requestId}`, { status: res.status });
+  return new NextInvocation(res, requestId);
+}
+
 const NEXT_HEAD_LINES = UA_LINE;
 
 /**
@@ -110,20 +120,35 @@ export class RuntimeApiClient implements RuntimeApi {
     if (this.idle.length === 0 && !this.closed) this.idle.push(this.open());
   }
 
-  async next(): Promise<Invocation> {
-    const res = (await this.takePrefetched()) ?? (await this.send('GET', PATH_NEXT, NEXT_HEAD_LINES, undefined));
-    if (res.status !== 200) {
-      throw new RuntimeApiError(`GET /next answered ${res.status}: ${res.body.toString('utf8', 0, 512)}`, { status: res.status });
+  next(): Promise<Invocation> {
+    // The pipelined GET /next's answer, when one was sent: one promise step from the socket to the loop.
+    const p = this.prefetched;
+    if (p) {
+      this.prefetched = undefined;
+      return p.answer.then(
+        (res) => {
+          this.release(p.conn);
+          return invocationFrom(res);
+        },
+        (err: unknown) => {
+          // Failed before any byte of its answer (the connection was closed): ask again.
+          if (err instanceof RuntimeApiError && err.beforeResponse && !(err instanceof HttpProtocolError)) return this.next();
+          throw err;
+        },
+      );
     }
-    const h = res.headers;
-    const requestId = h.get(LC.requestId);
-    if (!requestId) throw new RuntimeApiError(`GET /next answered without ${HEADER.requestId}`, { status: res.status });
-    return new NextInvocation(res, requestId);
+    return this.send('GET', PATH_NEXT, NEXT_HEAD_LINES, undefined).then(invocationFrom);
   }
 
-  async postResponse(inv: Invocation, contentType: string, body: Body, options?: PostOptions): Promise<PostOutcome> {
-    const lines = this.responseLines(contentType) + invocationLine(inv) + `${HEADER.contentLength}: ${bodyLength(body)}\r\n`;
-    return outcome(await this.send('POST', this.invocationPath(inv, 'response'), lines, body, options?.pipelineNext === true));
+  postResponse(inv: Invocation, contentType: string, body: Body, options?: PostOptions): Promise<PostOutcome> {
+    let lines: string;
+    try {
+      lines = this.responseLines(contentType) + invocationLine(inv) + `${HEADER.contentLength}: ${bodyLength(body)}\r\n`;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // The parsed answer is a PostOutcome as it is (status, body): no step to copy it.
+    return this.send('POST', this.invocationPath(inv, 'response'), lines, body, options?.pipelineNext === true);
   }
 
   /** The last response content type and its header lines (a function answers with the same one, mostly). */
@@ -204,21 +229,6 @@ export class RuntimeApiClient implements RuntimeApi {
 
   private release(c: Connection): void {
     if (!c.closed && c.idle && !this.closed) this.idle.push(c);
-  }
-
-  /** The answer to a pipelined GET /next, if one was sent; undefined (ask again) if it failed unanswered. */
-  private async takePrefetched(): Promise<HttpResponse | undefined> {
-    const p = this.prefetched;
-    if (!p) return undefined;
-    this.prefetched = undefined;
-    try {
-      const res = await p.answer;
-      this.release(p.conn);
-      return res;
-    } catch (err) {
-      if (err instanceof RuntimeApiError && err.beforeResponse && !(err instanceof HttpProtocolError)) return undefined;
-      throw err;
-    }
   }
 
   /**

@@ -1,7 +1,7 @@
 // The real `bootstrap` end to end with the real Python worker (bridge-py/worker.py) and the emulator:
 // invocations, init errors, streaming, the image layout, and every way a worker can die (the runtime ends
 // with the worker's status, posts nothing for that invocation, and leaves no process behind).
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -253,7 +253,34 @@ describe('bootstrap: AWS_LAMBDA_EXEC_WRAPPER', () => {
       env: { AWS_LAMBDA_EXEC_WRAPPER: wrapper },
     });
     const a = await r.server.enqueue(event({})).result;
-    expect(JSON.parse(a.body.toString())).toMatch(/^2 node\S* \S*\/dist\/runtime\.[cm]js$/);
+    // node, the heap sized from the function's 128 MB as AWS's Node runtime sizes it, the runtime.
+    expect(JSON.parse(a.body.toString())).toMatch(/^4 node\S* \S*\/dist\/runtime\.[cm]js$/);
+  });
+
+  it('runs Node for a Python handler without background threads and with a 1 MiB young generation (TANDEM_NODE_FLAGS replaces them)', async () => {
+    const argsOf = async (env: Record<string, string>) => {
+      const r = await start({ files: { 'app.py': PY }, handler: 'app.handler', env });
+      await r.server.enqueue(event({})).result;
+      const args = readFileSync(`/proc/${r.child.pid}/cmdline`, 'latin1').split('\0').slice(1, -2);
+      r.child.kill('SIGKILL');
+      await r.exit;
+      return args;
+    };
+    expect(await argsOf({})).toEqual(['--single-threaded', '--max-semi-space-size=1']);
+    expect(await argsOf({ TANDEM_NODE_FLAGS: '--max-lazy' })).toEqual(['--max-lazy']);
+  });
+
+  it("sizes a Node handler's heap from the function's memory, unless NODE_OPTIONS or TANDEM_NODE_FLAGS say otherwise", async () => {
+    const files = { 'index.mjs': 'export const handler = async () => process.execArgv;' };
+    const flagsOf = async (env: Record<string, string>) => {
+      const r = await start({ files, handler: 'index.handler', env });
+      return JSON.parse((await r.server.enqueue(event({})).result).body.toString()) as string[];
+    };
+    expect(await flagsOf({})).toEqual(['--max-semi-space-size=6', '--max-old-space-size=116']);
+    expect(await flagsOf({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1769' })).toEqual(['--max-semi-space-size=88', '--max-old-space-size=1593']);
+    expect(await flagsOf({ NODE_OPTIONS: '--max-old-space-size=100' })).toEqual([]);
+    expect(await flagsOf({ TANDEM_NODE_FLAGS: '--stack-size=900  --no-opt' })).toEqual(['--stack-size=900', '--no-opt']);
+    expect(await flagsOf({ TANDEM_NODE_FLAGS: '' })).toEqual([]);
   });
 
   it('a missing wrapper: exit 127; one that is not executable: exit 126; nothing started', async () => {
