@@ -102,7 +102,7 @@ export function buildRelayFloor() {
  * The runtimes under test. `python` is the interpreter of every Python side (Debian's python3.11 when
  * present: simplejson installed, as in AWS's runtime, and no site .pth cost at start, as on Lambda).
  */
-function defineSides({ python, tandemDir, node22, node24, relayFloor }) {
+function defineSides({ python, tandemDir, node22, node24, relayFloor, before }) {
   const handlers = join(here, 'handlers');
   const bootstrap = join(tandemDir, 'bootstrap');
   const tandemEnv = (nodeBin) => ({
@@ -126,6 +126,16 @@ function defineSides({ python, tandemDir, node22, node24, relayFloor }) {
       at: () => 'full',
     },
   ];
+  if (before) {
+    // Another built tandem checkout (e.g. the commit before a change): before/after in the same run.
+    sides.push({
+      name: 'tandem-before',
+      what: `tandem built in ${before} (Node ${process.version})`,
+      runtime: { command: join(before, 'bootstrap'), env: tandemEnv(process.execPath) },
+      taskRoot: handlers,
+      at: () => 'full',
+    });
+  }
   if (relayFloor) {
     sides.push({
       name: 'relay-floor',
@@ -251,14 +261,14 @@ export function lambdaCell(summary, side, mb, key, fmt) {
  * per-pair medians for paired ratios, the soak, errors; or { available: false, why } where CPU groups
  * cannot be made (then nothing runs).
  */
-export async function runLambdaShare({ memories, pairs, smoke, python, tandemDir, node22, node24, soak, log, floor = true }) {
+export async function runLambdaShare({ memories, pairs, smoke, python, tandemDir, node22, node24, soak, log, floor = true, before = null }) {
   const why = cpuGroupsUnavailable();
   if (why) return { available: false, why };
   removeStaleGroups();
   const w = lambdaWorkloads(smoke);
   const relay = floor && !smoke ? buildRelayFloor() : { path: null, why: smoke ? 'not in --smoke' : 'not asked for' };
   if (!relay.path) log(`  relay-floor: skipped (${relay.why})`);
-  const sides = defineSides({ python, tandemDir, node22, node24, relayFloor: relay.path });
+  const sides = defineSides({ python, tandemDir, node22, node24, relayFloor: relay.path, before });
   const samples = Object.fromEntries(sides.map((s) => [s.name, {}]));
   const perPair = Object.fromEntries(sides.map((s) => [s.name, {}]));
   const raw = Object.fromEntries(sides.map((s) => [s.name, []]));

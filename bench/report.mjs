@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ratio } from './lib/stats.mjs';
+import { LAMBDA_ROWS, lambdaCell } from './lambda.mjs';
 
 const file = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
 const r = JSON.parse(readFileSync(file, 'utf8'));
@@ -20,11 +21,53 @@ const m = r.machine;
 console.log(`Run of ${r.started} (${r.elapsedS} s, ${r.pairs} pairs): \`${r.command}\``);
 console.log('');
 console.log(
-  `Machine: ${m.cpus} vCPU ${m.cpuModel}, ${m.memoryGiB} GiB RAM, load average at start ${m.loadAvg}; ` +
-    `Node ${m.node}${m.node22 ? ` (and official ${m.node22})` : ''}, Python ${m.pythonVersion} (${m.python}). ` +
+  `Machine: ${m.cpus} vCPU ${m.cpuModel}, ${m.memoryGiB} GiB RAM, load average at start ${m.loadAvg}` +
+    `${m.loadAvgAtEnd ? `, at the end ${m.loadAvgAtEnd}` : ''}; ` +
+    `Node ${m.node}${m.node22 ? ` (and official ${m.node22}${m.node24 ? `, ${m.node24}` : ''})` : ''}, Python ${m.pythonVersion} (${m.python}). ` +
     `Start-up medians: ${Object.entries(m.startupMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}.`,
 );
 console.log('');
+
+const l = r.lambda;
+if (l?.available) {
+  const lsides = Object.keys(l.sides);
+  const others = lsides.filter((x) => x !== 'tandem' && x !== 'seed');
+  console.log(`### Lambda CPU share (${l.pairs} pairs, Python ${l.python}; ${l.elapsedS?.toFixed?.(0) ?? '?'} s)`);
+  console.log('');
+  for (const [name, what] of Object.entries(l.sides)) console.log(`- \`${name}\`: ${what}`);
+  for (const mb of l.memories) {
+    console.log('');
+    console.log(`At **${mb} MB** (\`cpu.cfs_quota_us\` ${l.quotasUs[mb]} per 100000), medians of the pairs:`);
+    console.log('');
+    const tail = (cells) => (cells.length ? ` ${cells.join(' | ')} |` : '');
+    console.log(`| metric | tandem | seed | tandem/seed |${tail(others)}`);
+    console.log(`|---|---:|---:|---:|${others.map(() => '---:|').join('')}`);
+    for (const [label, key] of LAMBDA_ROWS) {
+      const t = l.summary.tandem?.[`${mb}.${key}`];
+      const b = l.summary.seed?.[`${mb}.${key}`];
+      console.log(
+        `| ${label.trim()} | ${lambdaCell(l.summary, 'tandem', mb, key, fmt)} | ${lambdaCell(l.summary, 'seed', mb, key, fmt)} | ` +
+          `${key === 'fds' || key === 'rss.growthMiB' ? '' : fmt(ratio(t, b))} |${tail(others.map((o) => lambdaCell(l.summary, o, mb, key, fmt)))}`,
+      );
+    }
+  }
+  console.log('');
+  console.log(`Cold start without a quota, spawn to first response (ms): ${lsides.map((x) => `${x} ${fmt(l.summary[x]?.['cold.noQuota.spawnToResponseMs'])}`).join(', ')}.`);
+  const v = l.soakVerdict;
+  if (v) {
+    console.log('');
+    console.log(
+      `Memory soak (tandem, ${l.soak.memoryMb} MB share, ${v.invocations} invocations): open fds ${v.fdsMin}..${v.fdsMax}; RSS ${fmt(v.rssFirstMiB)} MiB ` +
+        `after init, ${fmt(v.rssAt2000MiB)} after 2,000, at most ${fmt(v.rssMaxMiB)}, ${fmt(v.rssLastMiB)} at the end.`,
+    );
+  }
+  console.log('');
+  console.log('### Two free cores');
+  console.log('');
+} else if (l) {
+  console.log(`Lambda CPU share: skipped (${l.why}).`);
+  console.log('');
+}
 const sides = Object.keys(r.sides);
 const rows = [
   ['cold: spawn to first /next (ms)', 'cold.spawnToNextMs'],
@@ -42,9 +85,9 @@ const rows = [
     .filter((k) => k.startsWith('payload.') || k.startsWith('stream.'))
     .map((k) => [k, k]),
 ];
-console.log(`| metric (median) | ${sides.join(' | ')} | tandem/seed | tandem/floor |`);
-console.log(`|---|${sides.map(() => '---:').join('|')}|---:|---:|`);
-for (const [label, key] of rows) {
+if (sides.length > 0) console.log(`| metric (median) | ${sides.join(' | ')} | tandem/seed | tandem/floor |`);
+if (sides.length > 0) console.log(`|---|${sides.map(() => '---:').join('|')}|---:|---:|`);
+for (const [label, key] of sides.length > 0 ? rows : []) {
   const t = s.tandem?.[key];
   console.log(
     `| ${label} | ${sides.map((x) => fmt(s[x]?.[key])).join(' | ')} | ${fmt(ratio(t, s.seed?.[key]))} | ${fmt(ratio(t, s.floor?.[key]))} |`,

@@ -7,6 +7,7 @@
 //   node bench/run.mjs [--pairs N] [--smoke] [--out file] [--sides tandem,seed,...] [--no-node22] [--no-calls]
 //                      [--tandem DIR]   (a built tandem checkout to test instead of this one)
 //                      [--lambda-memory 128,512,1769 | off] [--lambda-pairs N] [--soak N] [--no-two-core]
+//                      [--lambda-before DIR]   (another built checkout as side tandem-before, for before/after)
 //
 // --smoke runs each workload once with tiny sizes (correctness only; used by test/bench/smoke.test.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -41,6 +42,7 @@ function parseArgs(argv) {
     lambdaPairs: undefined,
     soak: undefined,
     node24: true,
+    lambdaBefore: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -65,6 +67,7 @@ function parseArgs(argv) {
       }
     } else if (a === '--lambda-pairs') opts.lambdaPairs = Number(value());
     else if (a === '--soak') opts.soak = Number(value());
+    else if (a === '--lambda-before') opts.lambdaBefore = value();
     else throw new Error(`unknown option ${a}`);
   }
   opts.pairs ??= opts.smoke ? 1 : 5;
@@ -356,7 +359,7 @@ function printLambda(lambda) {
           label,
           lambdaCell(s, 'tandem', mb, key, fmt),
           lambdaCell(s, 'seed', mb, key, fmt),
-          key === 'fds' ? '' : fmt(ratio(t, b)),
+          key === 'fds' || key === 'rss.growthMiB' ? '' : fmt(ratio(t, b)),
           ...others.map((o) => lambdaCell(s, o, mb, key, fmt)),
         ]),
       );
@@ -452,6 +455,7 @@ async function main() {
       node22,
       node24,
       soak: opts.soak,
+      before: opts.lambdaBefore,
       log: (m) => console.log(m),
     });
     if (lambda.available) {

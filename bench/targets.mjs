@@ -147,6 +147,28 @@ export const LAMBDA_TARGETS = [
         ]),
   },
   {
+    // The floor of the design (a C relay in Node's place): what no Node side can go below. Reference only.
+    evaluate: (lambda) =>
+      lambda.sides['relay-floor']
+        ? [512, 128]
+            .filter((mb) => lambda.memories.includes(mb))
+            .map((mb) =>
+              lambdaVsSeed(lambda, `${mb} MB: runtime CPU per invocation, first 1,000 after 100, relay-floor vs seed (the design's floor; reference)`, `${mb}.early.runtimeCpuUsPerInvoke`, '<=', 0.7, 'us', 'relay-floor'),
+            )
+        : [],
+  },
+  {
+    // The images run the official Node 22 / 24: the same three targets for them, where measured.
+    evaluate: (lambda) =>
+      ['tandem-node22', 'tandem-node24']
+        .filter((side) => lambda.sides[side] && Number.isFinite(lambda.summary[side]?.[`${AT}.early.runtimeCpuUsPerInvoke`]))
+        .flatMap((side) => [
+          lambdaVsSeed(lambda, `${AT} MB: runtime CPU per invocation, first 1,000 after 100, ${side} vs seed (issue 10)`, `${AT}.early.runtimeCpuUsPerInvoke`, '<=', 0.7, 'us', side),
+          lambdaVsSeed(lambda, `${AT} MB: invocations/s, first 1,000 after 100, ${side} vs seed (issue 10)`, `${AT}.early.invocationsPerSec`, '>=', 1.4, 'inv/s', side),
+          lambdaVsSeed(lambda, `${AT} MB: p99 latency, first 1,000 after 100, ${side} vs seed (issue 10)`, `${AT}.early.p99Ms`, '<=', 1.0, 'ms', side),
+        ]),
+  },
+  {
     evaluate: (lambda) => {
       const mb = lambda.memories.includes(AT) ? AT : lambda.memories[0];
       return ['tandem', 'tandem-node22', 'tandem-node24']
