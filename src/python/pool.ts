@@ -168,6 +168,9 @@ export class PythonPool {
   // ---- internals
 
   private attach(proc: WorkerProcess): Worker {
+    // A worker for python() calls never keeps the runtime alive by itself: the Node host holds the event loop
+    // while a call is in flight, so an idle worker does not hide that a Node handler's work is done.
+    if (this.opts.mode === 'calls') proc.unref();
     const w = new Worker(proc, this.opts.maxFrameBytes);
     this.workers.add(w);
     w.onIdleDeath = (status, protocolError) => this.idleDeath(w, status, protocolError);

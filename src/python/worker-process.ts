@@ -33,6 +33,8 @@ export interface WorkerProcess {
   exited(): Promise<ExitStatus>;
   /** Sends a signal; a no-op once the process is gone. */
   kill(signal: NodeJS.Signals): void;
+  /** From now on the process and its pipes do not keep Node's event loop alive by themselves. */
+  unref(): void;
   /** The error that kept the process from starting (spawn failures), if any. */
   readonly startError: Error | undefined;
   /** A short description for messages: `python3 (pid 123)`. */
@@ -121,6 +123,12 @@ class SpawnedWorker implements WorkerProcess {
 
   exited(): Promise<ExitStatus> {
     return this.exit;
+  }
+
+  unref(): void {
+    this.child.unref();
+    (this.input as Socket).unref();
+    (this.output as Socket).unref();
   }
 
   kill(signal: NodeJS.Signals): void {
@@ -253,6 +261,11 @@ class AdoptedWorker implements WorkerProcess {
 
   exited(): Promise<ExitStatus> {
     return this.exit;
+  }
+
+  unref(): void {
+    (this.input as Socket).unref();
+    (this.output as Socket).unref();
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -1,7 +1,9 @@
 // One keep-alive TCP connection to the Runtime API (TCP_NODELAY). The caller writes a request and `expect()`
 // resolves with its parsed response; requests may be pipelined (answers come back in order). Failures
 // (reset, close, a malformed or unsolicited answer) reject every waiting request with a RuntimeApiError
-// that says whether any byte of its answer came.
+// that says whether any byte of its answer came. The socket keeps Node's event loop alive only while a
+// request waits for its answer (as an idle keep-alive socket of node:http does not): an idle connection must
+// not hide that a Node handler's own work is done (src/node/event-loop.ts waits for 'beforeExit').
 // Reads go straight from libuv to the parser (`onread`, into a ReadSlab): none of the Readable stream's
 // per-read work, no buffer allocated per read (measured under Lambda's CPU share: docs/runtime.md).
 import { connect, type Socket } from 'node:net';
@@ -40,6 +42,7 @@ export class Connection {
         },
       },
     });
+    socket.unref();
     this.socket = socket;
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail(new RuntimeApiError(`Runtime API connection failed: ${errorMessageOf(err)}`, { beforeResponse: !this.parser.inResponse, cause: err })));
@@ -58,6 +61,7 @@ export class Connection {
       return Promise.reject(new RuntimeApiError('Runtime API connection is closed', { beforeResponse: true }));
     }
     return new Promise<HttpResponse>((resolve, reject) => {
+      if (this.waiters.length === 0) this.socket.ref();
       this.waiters.push({ resolve, reject });
     });
   }
@@ -112,6 +116,7 @@ export class Connection {
 
   private deliver(res: HttpResponse): void {
     const w = this.waiters.shift()!;
+    if (this.waiters.length === 0) this.socket.unref();
     this.served++;
     w.resolve(res);
     if (!res.keepAlive) {
