@@ -1,22 +1,24 @@
-// Error classes and error documents of the Node host, shaped as aws-lambda-ric 3.3.0 shapes them: the
-// `Runtime.*` classes, the `/error` body `{errorType, errorMessage, trace}`, the `Invoke Error` log form
-// (enumerable properties plus `stack`), and the X-Ray cause (`Lambda-Runtime-Function-XRay-Error-Cause`).
+// The Node host's errors and the three forms a handler's error takes on its way out, each exactly as AWS's
+// Node client (aws-lambda-ric 3.3.0) makes it: the error document (`{errorType, errorMessage, trace}`, posted
+// to /error and /init/error and sent in a stream's error trailer), the log form after `Invoke Error` (the
+// error's enumerable properties and its stack as lines) and the X-Ray cause header.
 import { types } from 'node:util';
 
-function runtimeError(name: string) {
+/** One of AWS's `Runtime.*` error classes: the class keeps its short name, its errors say `Runtime.<name>`. */
+function runtimeErrorClass(name: string) {
   const cls = class extends Error {};
   Object.defineProperty(cls, 'name', { value: name });
   cls.prototype.name = `Runtime.${name}`;
   return cls;
 }
 
-export const ImportModuleError = runtimeError('ImportModuleError');
-export const HandlerNotFound = runtimeError('HandlerNotFound');
-export const MalformedHandlerName = runtimeError('MalformedHandlerName');
-export const UserCodeSyntaxError = runtimeError('UserCodeSyntaxError');
-export const MalformedStreamingHandler = runtimeError('MalformedStreamingHandler');
-export const InvalidStreamingOperation = runtimeError('InvalidStreamingOperation');
+export const ImportModuleError = runtimeErrorClass('ImportModuleError');
+export const HandlerNotFound = runtimeErrorClass('HandlerNotFound');
+export const MalformedHandlerName = runtimeErrorClass('MalformedHandlerName');
+export const UserCodeSyntaxError = runtimeErrorClass('UserCodeSyntaxError');
+export const InvalidStreamingOperation = runtimeErrorClass('InvalidStreamingOperation');
 
+/** An async handler (or a streaming one) left nothing to run and never settled: it can never finish. */
 export class NodeJsExit extends Error {
   constructor() {
     super(
@@ -26,6 +28,7 @@ export class NodeJsExit extends Error {
 }
 NodeJsExit.prototype.name = 'Runtime.NodeJsExit';
 
+/** A rejected promise nobody handled; its message is the reason as a string. */
 export class UnhandledPromiseRejection extends Error {
   reason: unknown;
   promise: unknown;
@@ -37,95 +40,103 @@ export class UnhandledPromiseRejection extends Error {
 }
 UnhandledPromiseRejection.prototype.name = 'Runtime.UnhandledPromiseRejection';
 
-/** Anything thrown or passed to a callback, as an Error (a non-Error becomes `new Error(value)`). */
+/** Anything thrown or passed to a callback, as an Error (a non-Error value becomes `new Error(value)`). */
 export function intoError(err: unknown): Error {
   return err instanceof Error ? err : new Error(err as string);
 }
 
-function isErrorLike(obj: unknown): obj is { name: string; message: string; stack: string } {
-  const o = obj as { name?: unknown; message?: unknown; stack?: unknown } | null | undefined;
-  return Boolean(
-    o && o.name && o.message && o.stack && typeof o.name === 'string' && typeof o.message === 'string' && typeof o.stack === 'string',
-  );
-}
-
+/** The error document: what `/error`, `/init/error` and a stream's error trailer carry. */
 export interface RapidError {
   errorType: string;
   errorMessage: string;
   trace?: string[];
 }
 
-/** The error document posted to `/error`, `/init/error` and in the stream error trailer. */
+/** DEL escaped as AWS's client escapes it; null and undefined pass as undefined, any other non-string throws. */
+function escapeDel(text: string | null | undefined): string | undefined {
+  return text?.replaceAll('\x7F', '%7F');
+}
+
+/** Errors from other realms or libraries count when their name, message and stack are non-empty strings. */
+function hasErrorShape(value: unknown): value is Error & { stack: string } {
+  if (!value) return false;
+  const { name, message, stack } = value as { name?: unknown; message?: unknown; stack?: unknown };
+  return Boolean(name && message && stack) && typeof name === 'string' && typeof message === 'string' && typeof stack === 'string';
+}
+
+const UNREADABLE_ERROR: RapidError = {
+  errorType: 'handled',
+  errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+};
+
 export function toRapidResponse(error: unknown): RapidError {
   try {
-    if (types.isNativeError(error) || isErrorLike(error)) {
-      const e = error as Error;
-      return {
-        errorType: e.name?.replaceAll('\x7F', '%7F'),
-        errorMessage: e.message?.replaceAll('\x7F', '%7F'),
-        trace: (e.stack as string).replaceAll('\x7F', '%7F').split('\n'),
-      };
+    if (!types.isNativeError(error) && !hasErrorShape(error)) {
+      // A string, number, plain object...: its type and its own toString() (which throws for null).
+      return { errorType: typeof error, errorMessage: (error as { toString(): string }).toString(), trace: [] };
     }
-    return { errorType: typeof error, errorMessage: (error as { toString(): string }).toString(), trace: [] };
-  } catch {
+    const e = error as Error;
     return {
-      errorType: 'handled',
-      errorMessage:
-        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+      errorType: escapeDel(e.name)!,
+      errorMessage: escapeDel(e.message)!,
+      trace: escapeDel(e.stack)!.split('\n'),
     };
-  }
-}
-
-function withEnumerableProperties(value: unknown): unknown {
-  if (!(value instanceof Error)) return value;
-  const ret = Object.assign(
-    { errorType: value.name, errorMessage: value.message, code: (value as { code?: unknown }).code },
-    value,
-  ) as unknown as Record<string, unknown>;
-  if (typeof value.stack === 'string') ret['stack'] = value.stack.split('\n');
-  return ret;
-}
-
-/** The TEXT-format log form of an error: a tab, then JSON with the error's enumerable properties. */
-export function toFormatted(error: unknown): string {
-  try {
-    return '\t' + JSON.stringify(error, (_k, v: unknown) => withEnumerableProperties(v));
   } catch {
-    return '\t' + JSON.stringify(toRapidResponse(error));
+    return { ...UNREADABLE_ERROR };
   }
 }
 
-interface XRayStackEntry {
+/** An Error as the `Invoke Error` log line shows it: type, message, `code`, its enumerable properties, stack lines. */
+function loggableError(value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const fields: Record<string, unknown> = { errorType: value.name, errorMessage: value.message, code: (value as { code?: unknown }).code };
+  Object.assign(fields, value);
+  if (typeof value.stack === 'string') fields['stack'] = value.stack.split('\n');
+  return fields;
+}
+
+/** The TEXT-format log form of an error: a tab, then its JSON (the error document when that cannot be made). */
+export function toFormatted(error: unknown): string {
+  let json: string;
+  try {
+    json = JSON.stringify(error, (_key, value: unknown) => loggableError(value));
+  } catch {
+    json = JSON.stringify(toRapidResponse(error));
+  }
+  return '\t' + json;
+}
+
+interface XRayFrame {
   path: string;
   line: number;
   label: string;
 }
 
-/** The X-Ray cause JSON for an error ('' when it cannot be built). */
+/**
+ * One `    at label (path:line:column)` line of a V8 stack as AWS's client reads it: parentheses dropped, the
+ * label is what lies between `at` and the last space, and the location is split at its first `:` (so an
+ * ES module's `file:///...` gives the path `file` and no line, exactly as on AWS).
+ */
+function xrayFrame(stackLine: string): XRayFrame {
+  const text = stackLine.trim().replace(/[()]/g, '');
+  const afterAt = text.slice(text.indexOf(' ') + 1);
+  const lastSpace = afterAt.lastIndexOf(' ');
+  const label = lastSpace >= 0 ? afterAt.slice(0, lastSpace) : '';
+  const location = label === '' ? afterAt : afterAt.slice(lastSpace + 1);
+  const [path, line] = location.split(':');
+  return { path: path!, line: parseInt(line!), label: label || 'anonymous' };
+}
+
+/** The `Lambda-Runtime-Function-XRay-Error-Cause` JSON for what a handler threw ('' when it cannot be made). */
 export function xrayCause(err: unknown): string {
   try {
     const e = err as { stack?: unknown; name?: string; message?: string };
-    const stack: XRayStackEntry[] = [];
-    if (e.stack) {
-      const lines = String(e.stack).split('\n');
-      lines.shift();
-      for (const stackLine of lines) {
-        let line = stackLine.trim().replace(/\(|\)/g, '');
-        line = line.substring(line.indexOf(' ') + 1);
-        const cut = line.lastIndexOf(' ');
-        const label = cut >= 0 ? line.slice(0, cut) : null;
-        const where = (label === null || label.length === 0 ? line : line.slice(cut + 1)).split(':');
-        stack.push({ path: where[0]!, line: parseInt(where[1]!), label: label || 'anonymous' });
-      }
-    }
-    const cause = {
+    const frames = e.stack ? escapeDel(e.stack as string)!.split('\n').slice(1).map(xrayFrame) : [];
+    return JSON.stringify({
       working_directory: process.cwd(),
-      exceptions: [
-        { type: e.name, message: e.message, stack },
-      ],
-      paths: Array.from(new Set(stack.map((s) => s.path))),
-    };
-    return JSON.stringify(cause);
+      exceptions: [{ type: escapeDel(e.name), message: escapeDel(e.message), stack: frames }],
+      paths: [...new Set(frames.map((f) => f.path))],
+    });
   } catch {
     return '';
   }

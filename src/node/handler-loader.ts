@@ -1,98 +1,108 @@
-// Resolves and loads a Node handler the way aws-lambda-ric 3.3.0 does: `[dir/]module.path.to.fn`; lookup order
-// extensionless (require), `.js` (require, or import() under a `"type": "module"` package.json), `.mjs`
-// (import()), `.cjs` (require), then `require.resolve(module, {paths: [taskRoot, moduleRoot]})` (node_modules);
-// the property path is walked with `.`. Failures become the Runtime.* init errors AWS posts.
+// Finds and loads a Node handler as AWS's Node client does. `_HANDLER` is `[dir/]module.path.to.fn`: the
+// directory is everything before the last `/`, the module name runs to the first `.` after it, the rest is a
+// property path. The module is looked for under the task root, in this order: the name as is (require), `.js`
+// (require; import() when the nearest package.json says "type": "module"), `.mjs` (import()), `.cjs`
+// (require), then Node's own resolution from the task root and the directory (a package in node_modules).
+// Each way of failing becomes the `Runtime.*` init error AWS's client posts.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { HandlerNotFound, ImportModuleError, MalformedHandlerName, UserCodeSyntaxError } from './errors.ts';
 
-const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
-
 export type HandlerFunction = (...args: unknown[]) => unknown;
 
-/** A require() that belongs to the runtime (its require stack names a file outside the task root). */
+/** Requires as the runtime (the require stack of a missing module names a file outside the task root). */
 const runtimeRequire = createRequire(import.meta.url);
 
-function splitModuleRoot(full: string): [string, string] {
-  const handlerString = basename(full);
-  return [full.substring(0, full.indexOf(handlerString)), handlerString];
+export interface HandlerName {
+  /** The directory part, with its trailing `/` (or ''). */
+  dir: string;
+  module: string;
+  /** The property path inside the module, e.g. `nested.handler`. */
+  path: string;
 }
 
-function splitHandler(handler: string): [string, string] {
-  const m = handler.match(FUNCTION_EXPR);
-  if (!m || m.length !== 3) throw new MalformedHandlerName('Bad handler');
-  return [m[1]!, m[2]!];
-}
-
-function resolveProperty(object: unknown, path: string): unknown {
-  return path.split('.').reduce<unknown>((nested, key) => nested && (nested as Record<string, unknown>)[key], object);
-}
-
-function tryRequire(file: string): unknown {
-  return existsSync(file) ? runtimeRequire(file) : undefined;
-}
-
-async function tryImport(file: string): Promise<unknown> {
-  return existsSync(file) ? await import(file) : undefined;
-}
-
-function hasTypeModule(folder: string): boolean {
-  if (folder.endsWith('/node_modules')) return false;
-  const pj = join(folder, '/package.json');
-  if (existsSync(pj)) {
-    try {
-      const pkg = JSON.parse(readFileSync(pj, 'utf8')) as { type?: unknown } | null;
-      if (pkg) return pkg.type === 'module';
-    } catch (e) {
-      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
-      return false;
-    }
-  }
-  if (folder === '/') return false;
-  return hasTypeModule(resolve(folder, '..'));
-}
-
-async function loadModule(taskRoot: string, moduleRoot: string, module: string): Promise<unknown> {
-  const p = resolve(taskRoot, moduleRoot, module);
-  const extensionless = tryRequire(p);
-  if (extensionless) return extensionless;
-  const typeModule = hasTypeModule(resolve(dirname(p)));
-  if (!typeModule) {
-    const js = tryRequire(p + '.js');
-    if (js) return js;
-  }
-  const loaded =
-    (typeModule && (await tryImport(p + '.js'))) || (await tryImport(p + '.mjs')) || tryRequire(p + '.cjs');
-  if (loaded) return loaded;
-  return runtimeRequire(runtimeRequire.resolve(module, { paths: [taskRoot, moduleRoot] }));
-}
-
-/** What a handler string names, before loading. Throws MalformedHandlerName. */
-export function parseHandler(full: string): { moduleRoot: string; module: string; path: string } {
+/** Splits a handler string. Throws MalformedHandlerName for `..` anywhere or a name without a `.`. */
+export function parseHandler(full: string): HandlerName {
   if (full.includes('..')) {
     throw new MalformedHandlerName(
       `'${full}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
     );
   }
-  const [moduleRoot, moduleAndHandler] = splitModuleRoot(full);
-  const [module, path] = splitHandler(moduleAndHandler);
-  return { moduleRoot, module, path };
+  const name = basename(full);
+  const dir = full.substring(0, full.indexOf(name));
+  const dot = name.indexOf('.');
+  if (dot < 0) throw new MalformedHandlerName('Bad handler');
+  return { dir, module: name.slice(0, dot), path: name.slice(dot + 1) };
 }
 
-/** Loads the user's module and returns the handler function; throws the Runtime.* errors of AWS's client. */
+/** Whether the package.json nearest to `folder` (not looking past node_modules or /) says "type": "module". */
+function inTypeModulePackage(folder: string): boolean {
+  for (let dir = folder; ; dir = resolve(dir, '..')) {
+    if (dir.endsWith('/node_modules')) return false;
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      let pkg: { type?: unknown } | null;
+      try {
+        pkg = JSON.parse(readFileSync(file, 'utf8')) as { type?: unknown } | null;
+      } catch (e) {
+        console.warn(`${file} cannot be read, it will be ignored for ES module detection purposes.`, e);
+        return false;
+      }
+      // A package.json holding `null` is no answer: keep looking up.
+      if (pkg) return pkg.type === 'module';
+    }
+    if (dir === '/') return false;
+  }
+}
+
+function requireIfExists(file: string): unknown {
+  return existsSync(file) ? runtimeRequire(file) : undefined;
+}
+
+async function importIfExists(file: string): Promise<unknown> {
+  return existsSync(file) ? await import(file) : undefined;
+}
+
+/** The module's exports, by the lookup order above (a file that loads as something falsy counts as absent). */
+async function loadModule(taskRoot: string, { dir, module }: HandlerName): Promise<unknown> {
+  const base = resolve(taskRoot, dir, module);
+  const asIs = requireIfExists(base);
+  if (asIs) return asIs;
+  const esm = existsSync(base + '.js') && inTypeModulePackage(dirname(base + '.js'));
+  if (!esm) {
+    const js = requireIfExists(base + '.js');
+    if (js) return js;
+  }
+  const found = (esm && (await importIfExists(base + '.js'))) || (await importIfExists(base + '.mjs')) || requireIfExists(base + '.cjs');
+  if (found) return found;
+  return runtimeRequire(runtimeRequire.resolve(module, { paths: [taskRoot, dir] }));
+}
+
+/** Walks a property path; a missing step gives that step's falsy value. */
+function property(exports: unknown, path: string): unknown {
+  let value = exports;
+  for (const key of path.split('.')) value = value && (value as Record<string, unknown>)[key];
+  return value;
+}
+
+/**
+ * Loads the user's module and returns the handler function. `beforeLoad` runs once the name is known to be
+ * well-formed, right before the module loads (the `awslambda` global goes in there).
+ */
 export async function loadHandler(taskRoot: string, full: string, beforeLoad?: () => void): Promise<HandlerFunction> {
-  const { moduleRoot, module, path } = parseHandler(full);
+  const name = parseHandler(full);
   beforeLoad?.();
-  let app: unknown;
+  let exports: unknown;
   try {
-    app = await loadModule(taskRoot, moduleRoot, module);
+    exports = await loadModule(taskRoot, name);
   } catch (e) {
     if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e as unknown as string);
-    if ((e as { code?: unknown } | null)?.code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e as unknown as string);
+    // As AWS's client: reading `code` of a thrown null or undefined fails, and that TypeError is what surfaces.
+    if ((e as { code?: unknown }).code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e as unknown as string);
     throw e;
   }
-  const fn = resolveProperty(app, path);
+  const fn = property(exports, name.path);
   if (!fn) throw new HandlerNotFound(`${full} is undefined or not exported`);
   if (typeof fn !== 'function') throw new HandlerNotFound(`${full} is not a function`);
   return fn as HandlerFunction;

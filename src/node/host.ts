@@ -1,19 +1,23 @@
-// The Node host: runs a Node handler in the runtime's own process, as aws-lambda-ric 3.3.0 (the client of
-// nodejs20.x/22.x) runs it. It owns the invocation semantics (handler styles, callbacks and context.succeed,
-// waiting for the user's event loop to drain, streaming, uncaught errors); the router's loop owns the Runtime
-// API and posts what `invoke` answers.
-import type { Host, InitOutcome, Invocation, InvokeIO, InvokeOutcome, ErrorPost, StreamWriter } from '../runtime/types.ts';
+// The Node host: runs a Node handler in the runtime's own process, as AWS's Node client runs it (aws-lambda-ric
+// 3.3.0, the client of nodejs20.x/22.x; in Lambda Managed Instances mode, what its 4.x client adds for that
+// mode). It owns the init phase (console, the `awslambda` global, loading the handler), which way each
+// invocation answers (buffered-invocation.ts, streaming-invocation.ts) and where an uncaught error goes. The
+// router's loop owns the Runtime API and posts what `invoke` answers.
+import type { Host, InitOutcome, Invocation, InvokeIO, InvokeOutcome, ErrorPost } from '../runtime/types.ts';
 import { loadHandler, type HandlerFunction } from './handler-loader.ts';
-import { NodeJsExit, UnhandledPromiseRejection, toRapidResponse, xrayCause } from './errors.ts';
+import { UnhandledPromiseRejection, toRapidResponse } from './errors.ts';
 import { logError, patchConsole, setCurrentRequestId, setCurrentTenantId } from './log-patch.ts';
-import { UserEventLoop } from './event-loop.ts';
-import { attachEnvironmentData } from './context.ts';
-import { ResponseStream, installAwsLambdaGlobal, streamingMetadata } from './response-stream.ts';
+import { EmptyLoop } from './event-loop.ts';
+import { installAwsLambdaGlobal, streamingMode } from './awslambda-global.ts';
 import { installPythonGlobal, type PythonCaller } from './python-bridge.ts';
+import { createInvokeStore, invokeScope, type InvokeStore } from './invoke-store.ts';
+import { invokeBuffered, invokeErrorPost } from './buffered-invocation.ts';
+import { invokeStreaming } from './streaming-invocation.ts';
+import { JSON_CONTENT_TYPE, RunningInvocation, type InvocationHost } from './invocation.ts';
 
 export interface NodeHostOptions {
   taskRoot: string;
-  /** The handler string without any `node:` prefix, e.g. `index.handler`. */
+  /** The handler without any `node:` prefix, e.g. `index.handler`. */
   handler: string;
   /** The environment the handler sees (default: process.env). */
   env?: NodeJS.ProcessEnv;
@@ -26,98 +30,78 @@ export interface NodeHostOptions {
   exit?: (code: number) => void;
 }
 
-const JSON_TYPE = 'application/json';
 const EXIT_UNCAUGHT = 129;
 const EXIT_UNHANDLED_REJECTION = 128;
-
-function isPromise(obj: unknown): obj is PromiseLike<unknown> {
-  return Boolean(obj && typeof (obj as { then?: unknown }).then === 'function');
-}
-
-function serialize(body: unknown): Buffer {
-  let text: string;
-  try {
-    text = JSON.stringify(body === undefined ? null : body);
-  } catch {
-    throw new Error('Unable to stringify response body');
-  }
-  return Buffer.from(text ?? 'null');
-}
+/** Node's exit code for a top-level await that never settled: init can never end. */
+const EXIT_UNSETTLED = 13;
+const MAX_CONCURRENCY = 'AWS_LAMBDA_MAX_CONCURRENCY';
 
 function initErrorPost(err: unknown): ErrorPost {
   const doc = toRapidResponse(err);
-  return { body: Buffer.from(JSON.stringify(doc)), errorType: doc.errorType, contentType: JSON_TYPE };
+  return { body: Buffer.from(JSON.stringify(doc)), errorType: doc.errorType, contentType: JSON_CONTENT_TYPE };
 }
 
-function invokeErrorPost(err: unknown): ErrorPost {
-  const cause = xrayCause(err);
-  const post: ErrorPost = { body: Buffer.from(JSON.stringify(toRapidResponse(err))), contentType: JSON_TYPE };
-  if (cause) post.xrayCause = cause;
-  return post;
-}
-
-/** One invocation in flight: the first outcome wins. */
-interface Active {
-  finish(outcome: InvokeOutcome): void;
-  /** Set once a streaming POST was opened (an uncaught error then ends it with trailers). */
-  stream?: ResponseStream;
-  streamOpened: boolean;
-}
-
-class NodeHost implements Host {
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly loop = new UserEventLoop();
-  private handler: HandlerFunction | undefined;
+/**
+ * Named `Runtime`, and holding the user's function as its `handler`, because V8 labels the handler's stack
+ * frame with the caller's class and property: `at Runtime.handler (...)`, as under AWS's client.
+ */
+class Runtime implements Host, InvocationHost {
+  /** The user's function; called as `this.handler(...)` (see the class comment). */
+  handler: HandlerFunction = () => undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly concurrent: boolean;
+  readonly loop: EmptyLoop | undefined;
+  handlerIsAsync = false;
+  handlerTakesCallback = false;
   private streaming = false;
   private highWaterMark: number | undefined;
-  private isAsync = false;
+  private store: InvokeStore | undefined;
+  private readonly running = new Set<RunningInvocation>();
   private initFail: ((outcome: InitOutcome) => void) | undefined;
-  private active: Active | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private listenersInstalled = false;
   private fatal = false;
-  /** What runs when the user's event loop drains (AWS: the beforeExit listener). */
-  private beforeExit: () => void = () => {};
 
   constructor(private readonly options: NodeHostOptions) {
     this.env = options.env ?? process.env;
+    // Lambda Managed Instances mode whenever the variable is set, as AWS's 4.x client and Powertools decide.
+    this.concurrent = this.env[MAX_CONCURRENCY] !== undefined;
+    this.loop = this.concurrent ? undefined : new EmptyLoop();
   }
 
   async init(): Promise<InitOutcome> {
-    // process.stdout/stderr are created on first use; created by user code they would count as the user's
-    // (an idle pipe handle says hasRef() but does not keep Node alive).
+    // process.stdout/stderr are made on first use: make them now, as the runtime's.
     void process.stdout;
     void process.stderr;
-    patchConsole(this.env);
+    if (this.concurrent) this.store = await createInvokeStore();
+    patchConsole(this.env, this.store);
     this.installProcessListeners();
     installPythonGlobal(this.loop, this.options.python);
-    this.loop.enable();
     return new Promise<InitOutcome>((resolve) => {
       this.initFail = resolve;
-      const load = this.loop.runAsUser(() =>
-        loadHandler(this.options.taskRoot, this.options.handler, () => installAwsLambdaGlobal(this.env)),
-      );
-      load
+      // Init can never end: the module's top-level await waits for something that nothing will do. Node
+      // itself would end with its code for that; say why on stderr, as it does.
+      this.loop?.set(() => {
+        process.stderr.write(`tandem: loading ${this.options.handler} never finished (a top-level await nothing settles)\n`);
+        this.failInit(undefined, EXIT_UNSETTLED);
+      });
+      loadHandler(this.options.taskRoot, this.options.handler, () => installAwsLambdaGlobal(this.env, this.store))
         .then((fn) => {
-          const meta = streamingMetadata(fn);
+          const mode = streamingMode(fn);
           this.handler = fn;
-          this.streaming = meta.streaming;
-          this.highWaterMark = meta.highWaterMark;
-          this.isAsync = fn.constructor?.name === 'AsyncFunction';
-          // Only sync and callback-style handlers can wait for an empty event loop; tracking it costs every
-          // promise a callback, so async handlers run without it (TANDEM_NODE_TRACK_EVENT_LOOP=1 keeps it, for
-          // 3.x's Runtime.NodeJsExit on an async handler whose promise never settles).
-          if (this.isAsync && this.env['TANDEM_NODE_TRACK_EVENT_LOOP'] !== '1') this.loop.disable();
-          // AWS's client asks for the first invocation one macrotask later, and until then an uncaught
-          // exception or unhandled rejection (a floating rejected promise at module scope) is an init error.
+          this.streaming = mode.streaming;
+          this.highWaterMark = mode.highWaterMark;
+          this.handlerIsAsync = fn.constructor?.name === 'AsyncFunction';
+          this.handlerTakesCallback = fn.length >= 3;
+          // AWS's client asks for the first invocation one macrotask later; until then an uncaught exception
+          // or unhandled rejection (a rejected promise left at module scope) is still an init error.
           setImmediate(() => {
             if (!this.initFail) return;
             this.initFail = undefined;
+            this.loop?.reset();
             resolve({ ok: true });
           });
         })
         .catch((err: unknown) => {
-          // AWS: the load error surfaces as an uncaught exception of the init phase.
+          // AWS: a load error surfaces as an uncaught exception of the init phase.
           logError('Uncaught Exception', err);
           this.failInit(err, EXIT_UNCAUGHT);
         });
@@ -125,25 +109,42 @@ class NodeHost implements Host {
   }
 
   invoke(inv: Invocation, io: InvokeIO): Promise<InvokeOutcome> {
-    // One invocation at a time in this process, as in AWS's client.
-    const run = this.queue.then(() => this.runOne(inv, io));
-    this.queue = run.catch(() => {});
-    return run;
+    return new Promise<InvokeOutcome>((resolve) => {
+      const run = new RunningInvocation(inv, (outcome) => {
+        this.running.delete(run);
+        this.loop?.reset();
+        resolve(outcome);
+      });
+      this.running.add(run);
+      if (!this.concurrent) {
+        // AWS's global ids, which log lines carry with one invocation at a time.
+        setCurrentRequestId(inv.requestId);
+        setCurrentTenantId(inv.tenantId);
+      }
+      if (this.streaming) invokeStreaming(this, run, io, this.highWaterMark);
+      else invokeBuffered(this, run);
+    });
+  }
+
+  callHandler(run: RunningInvocation, a: unknown, b: unknown, c?: unknown): unknown {
+    if (!this.store) return this.handler(a, b, c);
+    return this.store.run(invokeScope(run.inv), () => this.handler(a, b, c));
   }
 
   async shutdown(): Promise<void> {
-    this.loop.cancel();
+    this.loop?.reset();
   }
 
   private failInit(err: unknown, code: number): void {
     const fail = this.initFail;
+    if (!fail) return;
     this.initFail = undefined;
-    fail?.({ ok: false, error: initErrorPost(err), exit: { code, signal: null } });
+    this.loop?.reset();
+    fail({ ok: false, ...(err === undefined ? {} : { error: initErrorPost(err) }), exit: { code, signal: null } });
   }
 
   private installProcessListeners(): void {
-    if (this.listenersInstalled) return;
-    this.listenersInstalled = true;
+    this.loop?.listen();
     process.on('uncaughtException', (error) => {
       logError('Uncaught Exception', error);
       this.onFatal(error, EXIT_UNCAUGHT);
@@ -155,192 +156,42 @@ class NodeHost implements Host {
     });
   }
 
-  /** An uncaught exception or unhandled rejection: report it where AWS's client does, then end the runtime. */
+  /** The invocation an uncaught error belongs to: the one running, or in Managed Instances mode the store's. */
+  private owner(): RunningInvocation | undefined {
+    if (!this.store) return this.running.values().next().value;
+    const id = this.store.getRequestId();
+    for (const run of this.running) if (run.inv.requestId === id) return run;
+    return this.running.size === 1 ? this.running.values().next().value : undefined;
+  }
+
+  /**
+   * An uncaught exception or unhandled rejection ends the runtime, as under AWS's 3.x client: reported as the
+   * init error, or as the error of the invocation it belongs to (a stream already open ends with trailers).
+   * Other invocations still running get no answer: the runtime's exit fails them.
+   */
   private onFatal(error: unknown, code: number): void {
     if (this.fatal) return;
+    this.fatal = true;
     if (this.initFail) {
-      this.fatal = true;
       this.failInit(error, code);
       return;
     }
-    const active = this.active;
-    if (!active) {
-      this.fatal = true;
+    const run = this.owner();
+    if (!run) {
       (this.options.exit ?? ((c: number) => process.exit(c)))(code);
       return;
     }
-    this.fatal = true;
     const exit = { code, signal: null };
-    if (active.stream && active.streamOpened) {
-      active.stream.fail(error).then(
-        () => active.finish({ kind: 'died', exit }),
-        () => active.finish({ kind: 'died', exit }),
-      );
+    const sink = run.sink;
+    if (sink?.opened) {
+      const died = () => run.finish({ kind: 'died', exit });
+      sink.fail(error).then(died, died);
     } else {
-      active.finish({ kind: 'error', error: invokeErrorPost(error), exit });
-    }
-  }
-
-  private runOne(inv: Invocation, io: InvokeIO): Promise<InvokeOutcome> {
-    return new Promise<InvokeOutcome>((resolve) => {
-      const active: Active = {
-        streamOpened: false,
-        finish: (outcome) => {
-          if (this.active !== active) return;
-          this.active = undefined;
-          this.loop.cancel();
-          this.beforeExit = () => {};
-          resolve(outcome);
-        },
-      };
-      this.active = active;
-      setCurrentRequestId(inv.requestId);
-      setCurrentTenantId(inv.tenantId);
-      if (this.streaming) void this.runStreaming(inv, io, active);
-      else this.runBuffered(inv, active);
-    });
-  }
-
-  /** Arms the "event loop is empty" detector: when it fires, the current beforeExit listener runs. */
-  private armDrain(active: Active): void {
-    this.loop.whenEmpty().then(() => {
-      if (this.active === active) this.beforeExit();
-    });
-  }
-
-  private runBuffered(inv: Invocation, active: Active): void {
-    const finish = active.finish;
-    const postError = (err: unknown) => {
-      logError('Invoke Error', err);
-      finish({ kind: 'error', error: invokeErrorPost(err) });
-    };
-    let completeInvoked = false;
-    const complete = (result: unknown) => {
-      if (completeInvoked) {
-        console.error('Invocation has already been reported as done. Cannot call complete more than once per invocation.');
-        return;
-      }
-      completeInvoked = true;
-      const body = serialize(result);
-      finish({ kind: 'response', contentType: JSON_TYPE, body });
-    };
-    let waitForEmptyEventLoop = true;
-    // The beforeExit listener is this invocation's only while it runs (a late callback of an earlier
-    // invocation must not replace the current one's, as it would in AWS's client).
-    const setListener = (fn: () => void) => {
-      if (this.active === active) this.beforeExit = fn;
-    };
-    const rawCallback = (err: unknown, result?: unknown) => {
-      setListener(() => {});
-      if (err !== undefined && err !== null) postError(err);
-      else if (!waitForEmptyEventLoop || !this.loop.tracking) complete(result);
-      else setListener(() => this.loop.runAsRuntime(() => setImmediate(() => complete(result))));
-    };
-    const done = (err: unknown, result?: unknown) => {
-      setListener(() => {});
-      if (err !== undefined && err !== null) postError(err);
-      else complete(result);
-    };
-    let finished = false;
-    const firstOnly =
-      <A extends unknown[]>(fn: (...args: A) => void) =>
-      (...args: A) => {
-        if (!finished) {
-          fn(...args);
-          finished = true;
-        }
-      };
-    const callback = firstOnly(rawCallback);
-    const callbackContext = {
-      get callbackWaitsForEmptyEventLoop() {
-        return waitForEmptyEventLoop;
-      },
-      set callbackWaitsForEmptyEventLoop(value: boolean) {
-        waitForEmptyEventLoop = value;
-      },
-      succeed: firstOnly((result?: unknown) => done(null, result)),
-      fail: firstOnly((err?: unknown) => (err === undefined || err === null ? done('handled') : done(err, null))),
-      done: firstOnly(done),
-    };
-
-    // The default listener: the handler never completed and nothing of the user's is left to run.
-    this.beforeExit = () => {
-      completeInvoked = true;
-      if (this.isAsync) {
-        const exitError = new NodeJsExit();
-        logError('Invoke Error', exitError);
-        finish({ kind: 'error', error: invokeErrorPost(exitError) });
-      } else {
-        finish({ kind: 'response', contentType: JSON_TYPE, body: Buffer.from('null') });
-      }
-    };
-
-    // The handler is called from a fresh macrotask, as a method, and without await, as 3.x calls it: its
-    // continuations then run from a native microtask checkpoint, so an error thrown after an await in the
-    // handler has no runtime frame below the handler's, and an anonymous handler's frame gets a label.
-    this.loop.runAsRuntime(() =>
-      setImmediate(() => {
-        if (this.active !== active) return;
-        try {
-          const result = this.loop.runAsUser(() =>
-            this.handler!(JSON.parse(inv.body.toString('utf8')), attachEnvironmentData(callbackContext, inv, this.env), callback),
-          );
-          if (isPromise(result)) {
-            (result as Promise<unknown>).then(callbackContext.succeed, callbackContext.fail).catch(callbackContext.fail);
-          }
-        } catch (err) {
-          callback(err);
-        }
-        if (this.active === active) this.armDrain(active);
-      }),
-    );
-  }
-
-  private async runStreaming(inv: Invocation, io: InvokeIO, active: Active): Promise<void> {
-    const stream = new ResponseStream((contentType: string): StreamWriter => {
-      active.streamOpened = true;
-      return this.loop.runAsRuntime(() => io.openStream(contentType));
-    }, this.highWaterMark);
-    active.stream = stream;
-    let waitForEmptyEventLoop = true;
-    const streamingContext = {
-      get callbackWaitsForEmptyEventLoop() {
-        return waitForEmptyEventLoop;
-      },
-      set callbackWaitsForEmptyEventLoop(value: boolean) {
-        waitForEmptyEventLoop = value;
-      },
-    };
-    const fail = async (err: unknown) => {
-      logError('Invoke Error', err);
-      await stream.fail(err);
-    };
-    this.beforeExit = () => {};
-    try {
-      const ctx = attachEnvironmentData(streamingContext, inv, this.env);
-      const event = JSON.parse(inv.body.toString('utf8'));
-      const handlerResult = this.loop.runAsUser(() => this.handler!(event, stream, ctx));
-      if (!isPromise(handlerResult)) {
-        await fail('Streaming does not support non-async handlers.');
-      } else {
-        const result = await handlerResult;
-        if (typeof result !== 'undefined') console.warn('Streaming handlers ignore return values.');
-        // As in AWS's client: the invocation lasts until the stream has ended, however long after the return.
-        await stream.done;
-      }
-    } catch (err) {
-      await fail(err);
-    }
-    if (this.active !== active) return;
-    if (waitForEmptyEventLoop && this.loop.tracking) {
-      this.beforeExit = () => active.finish({ kind: 'streamed' });
-      this.armDrain(active);
-    } else {
-      active.finish({ kind: 'streamed' });
+      run.finish({ kind: 'error', error: invokeErrorPost(error), exit });
     }
   }
 }
 
 export function createNodeHost(options: NodeHostOptions): Host {
-  return new NodeHost(options);
+  return new Runtime(options);
 }

@@ -1,9 +1,9 @@
 // Python calls for Node handlers inside the runtime, with nothing to install: `globalThis.tandem.python` and
 // `globalThis.tandem.PythonError`, backed by the runtime's Python pool (started on the first call only). The
 // `tandem-lambda` package finds the same caller through a global symbol, so `import { python } from
-// 'tandem-lambda'` in a handler uses the runtime's pool too. A call in flight counts as pending user work
-// (a callback handler waiting for an empty event loop waits for it).
-import type { UserEventLoop } from './event-loop.ts';
+// 'tandem-lambda'` in a handler uses the runtime's pool too. The pool's workers never keep the event loop
+// alive themselves; a call in flight does (a callback handler waiting for an empty event loop waits for it).
+import type { EmptyLoop } from './event-loop.ts';
 import { makePython, PythonError, type PythonCaller } from './python-call.ts';
 
 export type { PythonCaller } from './python-call.ts';
@@ -16,25 +16,23 @@ export const RUNTIME_WARM = Symbol.for('tandem.runtime.pythonWarm');
 const WARM_FN = 'json.loads';
 const WARM_BODY = Buffer.from('"null"');
 
-export function installPythonGlobal(loop: UserEventLoop, getPool: (() => PythonCaller) | undefined): void {
+/** `loop` is undefined in Lambda Managed Instances mode, where nothing waits for the event loop. */
+export function installPythonGlobal(loop: EmptyLoop | undefined, getPool: (() => PythonCaller) | undefined): void {
   let pool: PythonCaller | undefined;
   const caller: PythonCaller = {
     call(fn, body, context) {
       if (!getPool) {
         return Promise.reject(new Error('tandem: this runtime was started without a Python pool, so python() cannot be used'));
       }
-      const release = loop.hold();
+      const release = loop?.hold();
       let p: Promise<Awaited<ReturnType<PythonCaller['call']>>>;
       try {
-        // The pool's processes and pipes are the runtime's, not the user's, whoever starts them.
-        p = loop.runAsRuntime(() => {
-          pool ??= getPool();
-          return pool.call(fn, body, context);
-        });
+        pool ??= getPool();
+        p = pool.call(fn, body, context);
       } catch (err) {
         p = Promise.reject(err);
       }
-      p.then(release, release);
+      if (release) p.then(release, release);
       return p;
     },
   };
@@ -45,14 +43,12 @@ export function installPythonGlobal(loop: UserEventLoop, getPool: (() => PythonC
   const warm = () => {
     if (warmed || !getPool) return;
     warmed = true;
-    loop.runAsRuntime(() => {
-      try {
-        pool ??= getPool();
-        pool.call(WARM_FN, WARM_BODY).catch(() => {});
-      } catch {
-        // the first real call reports the problem
-      }
-    });
+    try {
+      pool ??= getPool();
+      pool.call(WARM_FN, WARM_BODY).catch(() => {});
+    } catch {
+      // the first real call reports the problem
+    }
   };
   const g = globalThis as Record<string | symbol, unknown>;
   g[RUNTIME_CALLER] = caller;

@@ -1,50 +1,15 @@
-// End-to-end set-up for the Node host's tests: a temp task root, the project's Runtime API emulator, and a
-// runtime process started like Lambda starts it (the real `bootstrap`; until src/runtime/main.ts is the real
-// loop, a minimal loop around the Node host, test/node-host/fixtures/mini-runtime.ts). No process or temp dir
-// outlives a test: `stop()` kills the runtime's process group and removes the task root.
+// End-to-end set-up for the Node host's tests: a temp task root, the project's Runtime API emulator, and the
+// real `bootstrap` started as Lambda starts it. No process or temp dir outlives a test: `stop()` kills the
+// runtime's process group and removes the task root.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 import { RuntimeApiServer, type InvocationListener, type InvocationResult } from '../../src/local/runtime-api-server.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const REAL_BOOTSTRAP = join(ROOT, 'bootstrap');
-
-/** The real loop is in place once src/runtime/main.ts is more than the skeleton's placeholder. */
-export function realLoopExists(): boolean {
-  return existsSync(REAL_BOOTSTRAP) && !readFileSync(join(ROOT, 'src/runtime/main.ts'), 'utf8').includes('not built yet');
-}
-
-let miniBootstrap: string | undefined;
-/** A bootstrap script running the mini loop (bundled once per test process). */
-function mini(): string {
-  if (miniBootstrap) return miniBootstrap;
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-nh-mini-'));
-  const msgpackr = join(ROOT, 'node_modules/msgpackr/index.js');
-  buildSync({
-    entryPoints: [join(ROOT, 'test/node-host/fixtures/mini-runtime.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: join(dir, 'mini.mjs'),
-    alias: { msgpackr },
-    banner: { js: "import { createRequire as __c } from 'node:module'; const require = __c(import.meta.url);" },
-    logLevel: 'warning',
-  });
-  const script = join(dir, 'bootstrap');
-  writeFileSync(script, `#!/bin/bash\nexport TANDEM_WORKER_SCRIPT=${JSON.stringify(join(ROOT, 'bridge-py/worker.py'))}\nexec node ${JSON.stringify(join(dir, 'mini.mjs'))}\n`, { mode: 0o755 });
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  miniBootstrap = script;
-  return script;
-}
-
-export function bootstrapPath(): string {
-  return process.env['TANDEM_NODE_HOST_BOOTSTRAP'] ?? (realLoopExists() ? REAL_BOOTSTRAP : mini());
-}
+export const BOOTSTRAP = join(ROOT, 'bootstrap');
 
 /** The real interpreter behind `python3` (a pyenv shim costs ~60 ms per start). */
 let python: string | undefined;
@@ -111,7 +76,7 @@ export async function startRuntime(options: StartOptions): Promise<Run> {
     ...(options.env ?? {}),
   };
   if (process.env['TANDEM_LOG_LEVEL']) env['TANDEM_LOG_LEVEL'] = process.env['TANDEM_LOG_LEVEL'];
-  const proc = spawn(bootstrapPath(), [], { cwd: taskRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(BOOTSTRAP, [], { cwd: taskRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(proc);
   const out: Buffer[] = [];
   const err: Buffer[] = [];

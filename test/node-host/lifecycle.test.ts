@@ -1,6 +1,7 @@
 // The Node host's invocation life cycle through a real runtime process: uncaught exceptions and unhandled
 // rejections (AWS's 3.x client posts the invocation's error, then exits 129 / 128), waiting for the user's
-// event loop to drain (callbackWaitsForEmptyEventLoop, sync handlers), a promise that never settles.
+// event loop to drain (callbackWaitsForEmptyEventLoop, sync handlers; what Node means by an empty loop, so
+// synchronous crypto and zlib calls leave nothing to wait for), a promise that never settles.
 import { afterEach, describe, expect, test } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +42,30 @@ exports.unrefd = (event, context, callback) => {
   callback(null, 'done');
 };
 exports.never = async () => new Promise(() => {});
+// Synchronous crypto and zlib calls leave async resources that only garbage collection destroys; an idle
+// server socket that is unref'd does not keep the loop alive either.
+const crypto = require('node:crypto');
+const zlib = require('node:zlib');
+crypto.randomUUID();
+exports.syncCrypto = (event, context, callback) => {
+  const out = {
+    uuid: crypto.randomUUID(),
+    bytes: crypto.randomBytes(8).length,
+    fill: crypto.randomFillSync(Buffer.alloc(4)).length,
+    int: crypto.randomInt(10) < 10,
+    values: crypto.getRandomValues(new Uint8Array(4)).length,
+    pbkdf2: crypto.pbkdf2Sync('p', 's', 1, 8, 'sha256').length,
+    scrypt: crypto.scryptSync('p', 's', 8).length,
+    gzip: zlib.gunzipSync(zlib.gzipSync('abc')).toString(),
+  };
+  callback(null, out);
+};
+exports.syncReturn = () => { crypto.randomUUID(); return 'ignored'; };
+exports.unrefServer = (event, context, callback) => {
+  const server = require('node:net').createServer().listen(0, '127.0.0.1');
+  server.unref();
+  callback(null, 'served');
+};
 exports.neverSync = () => new Promise(() => {});
 exports.twice = (event, context, callback) => {
   callback(null, 'first');
@@ -113,15 +138,41 @@ describe('waiting for the event loop', () => {
     expect(result.body.toString()).toBe('"done"');
   });
 
-  test('an async handler whose promise never settles gets Runtime.NodeJsExit (with tracking); a sync one gets null', async () => {
-    const r = await start('never', { TANDEM_NODE_TRACK_EVENT_LOOP: '1' });
+  test('an async handler whose promise never settles gets Runtime.NodeJsExit; a sync one gets null', async () => {
+    const r = await start('never');
     const result = await r.invoke({});
     expect(result).toMatchObject({ kind: 'error', errorType: 'Runtime.NodeJsExit' });
+    expect(r.stdout()).toMatch(/\tERROR\tInvoke Error \t\{"errorType":"Runtime.NodeJsExit"/);
+    // The runtime carries on.
+    expect(await r.invoke({})).toMatchObject({ kind: 'error', errorType: 'Runtime.NodeJsExit' });
     await r.stop();
     const r2 = await start('neverSync');
     const result2 = await r2.invoke({});
     expect(result2).toMatchObject({ kind: 'response' });
     if (result2.kind === 'response') expect(result2.body.toString()).toBe('null');
+  });
+
+  test('synchronous crypto and zlib calls (module scope and handler) do not hold a callback response', async () => {
+    const r = await start('syncCrypto');
+    for (let i = 0; i < 2; i++) {
+      const result = await r.invoke({});
+      if (result.kind !== 'response') throw new Error(JSON.stringify(result));
+      const out = JSON.parse(result.body.toString());
+      expect(out).toMatchObject({ bytes: 8, fill: 4, int: true, values: 4, pbkdf2: 8, scrypt: 8, gzip: 'abc' });
+      expect(out.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  test('a sync handler after a synchronous randomUUID gets null; an unref\'d server does not hold a callback', async () => {
+    const r = await start('syncReturn');
+    const result = await r.invoke({});
+    if (result.kind !== 'response') throw new Error(JSON.stringify(result));
+    expect(result.body.toString()).toBe('null');
+    await r.stop();
+    const r2 = await start('unrefServer');
+    const result2 = await r2.invoke({});
+    if (result2.kind !== 'response') throw new Error(JSON.stringify(result2));
+    expect(result2.body.toString()).toBe('"served"');
   });
 
   test('only the first completion counts', async () => {
@@ -163,6 +214,13 @@ describe('init', () => {
     });
     const result = await run.invoke({});
     expect(result).toMatchObject({ kind: 'error', errorType: 'ReferenceError', source: 'init' });
+  });
+
+  test('a module whose top-level await nothing settles ends the runtime with 13, as Node would', async () => {
+    run = await startRuntime({ files: { 'app.mjs': 'await new Promise(() => {});\nexport const handler = async () => 1;' }, handler: 'app.handler' });
+    expect(await run.exited).toEqual({ code: 13, signal: null });
+    expect(run.stderr()).toMatch(/loading app.handler never finished/);
+    expect(run.api.requests.filter((q) => q.path.includes('/init/error'))).toEqual([]);
   });
 
   test('a handler string with .. is Runtime.MalformedHandlerName', async () => {
