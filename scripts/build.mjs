@@ -63,10 +63,13 @@ const result = await build({
 
 // dist/runtime.cjs: the same runtime as one CommonJS file, what `bootstrap` runs. Node starting on a
 // CommonJS entry never initialises its ESM loader: ~1.5-2 MiB less resident memory than dist/runtime.mjs
-// (measured, docs/runtime.md). The Node host stays unevaluated until used. pino (with its dependencies,
-// 43% of the bundle) is its own file, dist/pino.cjs, required only when TANDEM_LOG_LEVEL is set: V8 parses
-// every byte of the entry file at start, so what a normal start never runs is not in it.
-// Minified (names kept: error types and stack frames stay readable): less to read and compile at start.
+// (measured, docs/runtime.md). pino (with its dependencies, 43% of the bundle) is its own file,
+// dist/pino.cjs, required only when TANDEM_LOG_LEVEL is set: V8 parses every byte of the entry file at start,
+// so what a normal start never runs is not in it.
+// Minified (names kept: error types stay readable): less to read and compile at start.
+// The Node host is not in it either: it is dist/node-host.cjs, required only for a Node handler (a Python
+// function never reads it), and built without renaming anything, because its functions and classes appear in
+// users' stack traces (`at Runtime.handler`, `at ResponseStream.write`), logs and error documents.
 await build({
   absWorkingDir: root,
   stdin: { contents: "module.exports = require('pino');", resolveDir: root, loader: 'js' },
@@ -86,24 +89,40 @@ const pinoBesideTheBundle = {
     b.onResolve({ filter: /^pino$/ }, () => ({ path: './pino.cjs', external: true }));
   },
 };
-await build({
+const cjs = {
   absWorkingDir: root,
-  entryPoints: [join(root, entries.runtime)],
-  outfile: join(root, 'dist', 'runtime.cjs'),
   bundle: true,
-  minify: true,
-  keepNames: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
   sourcemap: false,
   legalComments: 'none',
   alias: { msgpackr: msgpackrPure, 'msgpackr/unpack': join(dirname(msgpackrPure), 'unpack.js') },
-  plugins: [pinoBesideTheBundle],
   define: { 'import.meta.url': '__tandemImportMetaUrl' },
   banner: { js: "const __tandemImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
+};
+const nodeHost = join(root, 'src/node/host.ts');
+await build({
+  ...cjs,
+  entryPoints: [join(root, entries.runtime)],
+  outfile: join(root, 'dist', 'runtime.cjs'),
+  minify: true,
+  keepNames: true,
+  plugins: [
+    pinoBesideTheBundle,
+    {
+      // main.ts's `import('../node/host.ts')` becomes a require() of dist/node-host.cjs, made when it runs.
+      name: 'node-host-apart',
+      setup(b) {
+        b.onResolve({ filter: /\/node\/host\.ts$/ }, (a) => (join(a.resolveDir, a.path) === nodeHost ? { path: 'host', namespace: 'node-host' } : undefined));
+        b.onLoad({ filter: /^host$/, namespace: 'node-host' }, () => ({ contents: "module.exports = require('./node-host.cjs');" }));
+        b.onResolve({ filter: /^\.\/node-host\.cjs$/ }, (a) => ({ path: a.path, external: true }));
+      },
+    },
+  ],
 });
+await build({ ...cjs, entryPoints: [nodeHost], outfile: join(root, 'dist', 'node-host.cjs'), minifyWhitespace: true, plugins: [pinoBesideTheBundle] });
 
 // Chunks from earlier builds are never loaded again: remove them so dist/ (and an image built from it)
 // holds only what this build wrote. Deleting after the build keeps dist/ usable while it runs.

@@ -131,7 +131,7 @@ export function invokeBuffered(host: InvocationHost, run: RunningInvocation): vo
       run.finish({ kind: 'response', contentType: JSON_CONTENT_TYPE, body: Buffer.from('null') });
     }
   });
-  startLikeAws(() => {
+  const runHandler = () => {
     if (run.done) return;
     let result: unknown;
     try {
@@ -150,5 +150,6 @@ export function invokeBuffered(host: InvocationHost, run: RunningInvocation): vo
         c.context.fail(err);
       }
     }
-  });
+  };
+  startLikeAws(runHandler);
 }

@@ -80,8 +80,8 @@ async function loadModule(taskRoot: string, { dir, module }: HandlerName): Promi
 }
 
 /** Walks a property path; a missing step gives that step's falsy value. */
-function property(exports: unknown, path: string): unknown {
-  let value = exports;
+function property(moduleExports: unknown, path: string): unknown {
+  let value = moduleExports;
   for (const key of path.split('.')) value = value && (value as Record<string, unknown>)[key];
   return value;
 }
@@ -93,16 +93,16 @@ function property(exports: unknown, path: string): unknown {
 export async function loadHandler(taskRoot: string, full: string, beforeLoad?: () => void): Promise<HandlerFunction> {
   const name = parseHandler(full);
   beforeLoad?.();
-  let exports: unknown;
+  let moduleExports: unknown;
   try {
-    exports = await loadModule(taskRoot, name);
+    moduleExports = await loadModule(taskRoot, name);
   } catch (e) {
     if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e as unknown as string);
     // As AWS's client: reading `code` of a thrown null or undefined fails, and that TypeError is what surfaces.
     if ((e as { code?: unknown }).code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e as unknown as string);
     throw e;
   }
-  const fn = property(exports, name.path);
+  const fn = property(moduleExports, name.path);
   if (!fn) throw new HandlerNotFound(`${full} is undefined or not exported`);
   if (typeof fn !== 'function') throw new HandlerNotFound(`${full} is not a function`);
   return fn as HandlerFunction;

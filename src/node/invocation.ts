@@ -44,12 +44,15 @@ export function isPromise(value: unknown): value is PromiseLike<unknown> {
   return Boolean(value && typeof (value as { then?: unknown }).then === 'function');
 }
 
+const RESOLVED = Promise.resolve();
+
 /**
- * Runs `start` as AWS's client starts a handler: from a fresh macrotask, inside a microtask that Node runs
- * from its native checkpoint. The handler's own continuations then run in that checkpoint too, so an error
- * thrown after an `await` has no runtime frame below the handler's (not even `processTicksAndRejections`
- * when something queued a process.nextTick first, as Powertools' logger does on every line).
+ * Runs `start` as AWS's client starts a handler: from a fresh macrotask, as a promise job that Node runs from
+ * its native microtask checkpoint. The handler's own continuations then run in that checkpoint too, so an
+ * error thrown after an `await` has no runtime frame below the handler's (not even `processTicksAndRejections`
+ * when something queued a process.nextTick first, as Powertools' logger does on every line). `start` must not
+ * throw.
  */
 export function startLikeAws(start: () => void): void {
-  setImmediate(() => queueMicrotask(start));
+  setImmediate(() => void RESOLVED.then(start));
 }

@@ -15,13 +15,13 @@ export async function createInvokeStore(): Promise<InvokeStore> {
 }
 
 /** The store's protected keys: global symbols (Symbol.for), the same in every copy of the package. */
-const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
-const X_RAY_TRACE_ID = Symbol.for('_AWS_LAMBDA_X_RAY_TRACE_ID');
-const TENANT_ID = Symbol.for('_AWS_LAMBDA_TENANT_ID');
+const KEY_REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
+const KEY_X_RAY_TRACE_ID = Symbol.for('_AWS_LAMBDA_X_RAY_TRACE_ID');
+const KEY_TENANT_ID = Symbol.for('_AWS_LAMBDA_TENANT_ID');
 
 /** What one invocation's code sees in the store: its request id, trace id and (when it has one) tenant id. */
 export function invokeScope(inv: Invocation): Record<symbol, unknown> {
-  const scope: Record<symbol, unknown> = { [REQUEST_ID]: inv.requestId, [X_RAY_TRACE_ID]: inv.traceId };
-  if (inv.tenantId !== undefined) scope[TENANT_ID] = inv.tenantId;
+  const scope: Record<symbol, unknown> = { [KEY_REQUEST_ID]: inv.requestId, [KEY_X_RAY_TRACE_ID]: inv.traceId };
+  if (inv.tenantId !== undefined) scope[KEY_TENANT_ID] = inv.tenantId;
   return scope;
 }

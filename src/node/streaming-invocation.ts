@@ -37,7 +37,7 @@ export function invokeStreaming(host: InvocationHost, run: RunningInvocation, io
     void failStream(new NodeJsExit()).then(() => run.finish({ kind: 'streamed' }));
   });
 
-  const stream = async (): Promise<void> => {
+  const runHandler = async (): Promise<void> => {
     try {
       const ctx = buildContext(context, run.inv, host.env, host.concurrent);
       const event = JSON.parse(run.inv.body.toString('utf8'));
@@ -56,6 +56,6 @@ export function invokeStreaming(host: InvocationHost, run: RunningInvocation, io
     else run.finish({ kind: 'streamed' });
   };
   startLikeAws(() => {
-    if (!run.done) void stream();
+    if (!run.done) void runHandler();
   });
 }
