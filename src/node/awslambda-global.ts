@@ -40,7 +40,7 @@ export function streamingMode(handler: object): StreamingMode {
 }
 
 /** Whether the global is to be installed at all. */
-export function globalWanted(env: NodeJS.ProcessEnv): boolean {
+function globalWanted(env: NodeJS.ProcessEnv): boolean {
   const off = env['AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA'];
   return off !== '1' && off !== 'true';
 }

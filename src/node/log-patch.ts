@@ -28,14 +28,14 @@ export interface LogIds {
   getTenantId(): string | undefined;
 }
 
-interface Level {
+export interface Level {
   name: string;
   priority: number;
   /** The level bits of a telemetry frame's type. */
   frameBits: number;
 }
 
-const LEVELS: Readonly<Record<string, Level>> = Object.freeze({
+export const LEVELS: Readonly<Record<string, Level>> = Object.freeze({
   TRACE: { name: 'TRACE', priority: 1, frameBits: 0x04 },
   DEBUG: { name: 'DEBUG', priority: 2, frameBits: 0x08 },
   INFO: { name: 'INFO', priority: 3, frameBits: 0x0c },
@@ -57,8 +57,8 @@ function errorToJson(_key: string, value: unknown): unknown {
   return Object.assign(fields, value);
 }
 
-/** One JSON record. A single argument is the message as is; several are formatted, the first Error adds its fields. */
-function jsonRecord(time: string, level: Level, requestId: unknown, tenantId: unknown, args: unknown[]): string {
+/** One JSON record (exported for tests). A single argument is the message as is; several are formatted, the first Error adds its fields. */
+export function jsonRecord(time: string, level: Level, requestId: unknown, tenantId: unknown, args: unknown[]): string {
   const record: Record<string, unknown> = { timestamp: time, level: level.name, requestId };
   if (tenantId !== undefined && tenantId !== null) record['tenantId'] = tenantId;
   if (args.length === 1) {
@@ -80,7 +80,7 @@ function jsonRecord(time: string, level: Level, requestId: unknown, tenantId: un
   return JSON.stringify(record);
 }
 
-function textRecord(time: string, level: Level, requestId: unknown, args: unknown[]): string {
+export function textRecord(time: string, level: Level, requestId: unknown, args: unknown[]): string {
   return `${time}\t${requestId}\t${level.name}\t${format(...args)}`;
 }
 

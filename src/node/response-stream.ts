@@ -11,8 +11,8 @@ import { Writable } from 'node:stream';
 import type { PostOutcome, StreamWriter } from '../runtime/types.ts';
 import { InvalidStreamingOperation, toRapidResponse } from './errors.ts';
 
-export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
-export const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
 const PRELUDE_DELIMITER = new Uint8Array(8);
 
 type WriteCallback = (error?: Error | null) => void;
