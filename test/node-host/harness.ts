@@ -35,6 +35,8 @@ export interface Run {
   invoke(body: unknown, listener?: InvocationListener, requestId?: string): Promise<InvocationResult>;
   /** Kills the runtime (if still running) and returns everything it wrote to stdout. */
   finalStdout(): Promise<string>;
+  /** Kills the runtime (if still running) and returns everything it wrote to stderr. */
+  finalStderr(): Promise<string>;
   /** Resolves when the runtime exits by itself. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
@@ -83,12 +85,21 @@ export async function startRuntime(options: StartOptions): Promise<Run> {
   proc.stdout!.on('data', (c: Buffer) => out.push(c));
   const stdoutClosed = new Promise<void>((r) => proc.stdout!.once('close', () => r()));
   proc.stderr!.on('data', (c: Buffer) => err.push(c));
+  const stderrClosed = new Promise<void>((r) => proc.stderr!.once('close', () => r()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => {
       live.delete(proc);
       resolve({ code, signal });
     }),
   );
+  const kill = () => {
+    if (!live.has(proc)) return;
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
   let n = 0;
   return {
     api,
@@ -104,15 +115,14 @@ export async function startRuntime(options: StartOptions): Promise<Run> {
     },
     exited,
     async finalStdout() {
-      if (live.has(proc)) {
-        try {
-          process.kill(-proc.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      kill();
       await stdoutClosed;
       return Buffer.concat(out).toString('utf8');
+    },
+    async finalStderr() {
+      kill();
+      await stderrClosed;
+      return Buffer.concat(err).toString('utf8');
     },
     async stop() {
       if (live.has(proc)) {

@@ -142,9 +142,9 @@ describe('waiting for the event loop', () => {
     const r = await start('never');
     const result = await r.invoke({});
     expect(result).toMatchObject({ kind: 'error', errorType: 'Runtime.NodeJsExit' });
-    expect(r.stdout()).toMatch(/\tERROR\tInvoke Error \t\{"errorType":"Runtime.NodeJsExit"/);
     // The runtime carries on.
     expect(await r.invoke({})).toMatchObject({ kind: 'error', errorType: 'Runtime.NodeJsExit' });
+    expect(await r.finalStdout()).toMatch(/\tERROR\tInvoke Error \t\{"errorType":"Runtime.NodeJsExit"/);
     await r.stop();
     const r2 = await start('neverSync');
     const result2 = await r2.invoke({});
@@ -219,7 +219,7 @@ describe('init', () => {
   test('a module whose top-level await nothing settles ends the runtime with 13, as Node would', async () => {
     run = await startRuntime({ files: { 'app.mjs': 'await new Promise(() => {});\nexport const handler = async () => 1;' }, handler: 'app.handler' });
     expect(await run.exited).toEqual({ code: 13, signal: null });
-    expect(run.stderr()).toMatch(/loading app.handler never finished/);
+    expect(await run.finalStderr()).toMatch(/loading app.handler never finished/);
     expect(run.api.requests.filter((q) => q.path.includes('/init/error'))).toEqual([]);
   });
 

@@ -39,7 +39,8 @@ async function errorOf(handler: string) {
   if (result.kind !== 'error') throw new Error(`expected an error, got ${result.kind}`);
   const post = run.api.requests.find((q) => q.path.endsWith('/error'))!;
   const cause = JSON.parse(post.headers.find(([k]) => k.toLowerCase() === 'lambda-runtime-function-xray-error-cause')![1]);
-  const logLine = run.stdout().split('\n').find((l) => l.includes('\tERROR\tInvoke Error \t'))!;
+  // The runtime's stdout reaches the test on its own pipe: all of it is there once the runtime is gone.
+  const logLine = (await run.finalStdout()).split('\n').find((l) => l.includes('\tERROR\tInvoke Error \t'))!;
   return { doc: JSON.parse(result.body.toString()), cause, logged: JSON.parse(logLine.slice(logLine.indexOf('\t{') + 1)) };
 }
 
