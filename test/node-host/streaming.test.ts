@@ -59,6 +59,15 @@ export const tooLate = awslambda.streamifyResponse(async (event, stream) => {
   stream.end('not thrown');
 });
 
+// Nothing written, a promise nothing settles: the loop empties and the stream can never end.
+export const never = awslambda.streamifyResponse(async () => new Promise(() => {}));
+
+// The stream ended, a timer still pending: the invocation ends once the timer ran (the loop is empty).
+export const lingering = awslambda.streamifyResponse(async (event, stream) => {
+  stream.end('done');
+  setTimeout(() => console.log('timer ran'), 30);
+});
+
 export const piped = awslambda.streamifyResponse(async (event, stream) => {
   const { Readable } = await import('node:stream');
   const { pipeline } = await import('node:stream/promises');
@@ -121,6 +130,25 @@ describe('Node streaming handlers', () => {
     const post = r.api.requests.find((q) => q.method === 'POST')!;
     expect(post.body.length).toBe(0);
     expect(post.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1]).toBe('application/octet-stream');
+  });
+
+  test('a streaming invocation that can never end gets Runtime.NodeJsExit in its trailers', async () => {
+    const r = await start('never');
+    const result = await r.invoke({});
+    expect(result).toMatchObject({ kind: 'error', errorType: 'Runtime.NodeJsExit', streamed: true });
+    expect((await r.invoke({})).kind).toBe('error');
+  });
+
+  test('after the stream ended, the invocation waits for the event loop to be empty', async () => {
+    const r = await start('lingering');
+    const result = await r.invoke({});
+    expect(result).toMatchObject({ kind: 'response', streamed: true });
+    if (result.kind === 'response') expect(result.body.toString()).toBe('done');
+    // The timer's line belongs to this invocation: it ran before the runtime asked for the next one.
+    await r.invoke({});
+    const out = await r.finalStdout();
+    const first = out.split('\n').find((l) => l.endsWith('\tINFO\ttimer ran'))!;
+    expect(first.split('\t')[1]).toBe('00000000-0000-4000-8000-000000000001');
   });
 
   test('a handler that does not return a promise is reported as AWS reports it', async () => {
