@@ -13,7 +13,8 @@ import { InvalidStreamingOperation, toRapidResponse } from './errors.ts';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
-const PRELUDE_DELIMITER = new Uint8Array(8);
+/** The 8 NUL bytes after the prelude (a fresh array each time: the caller may keep it). */
+const preludeDelimiter = () => new Uint8Array(8);
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -28,18 +29,18 @@ function failureOf(err: unknown): Failure {
   return { errorType: doc.errorType, body: Buffer.from(JSON.stringify(doc)) };
 }
 
-const DESTROYED: Failure = failureOf({
-  name: 'Runtime.StreamDestroyed',
-  message: 'The response stream was destroyed before it ended.',
-  stack: 'Runtime.StreamDestroyed: The response stream was destroyed before it ended.',
-});
+/** tandem's own: AWS's client has no answer for a stream its handler destroyed. */
+const DESTROYED: Failure = {
+  errorType: 'Runtime.StreamDestroyed',
+  body: Buffer.from(JSON.stringify({ errorType: 'Runtime.StreamDestroyed', errorMessage: 'The response stream was destroyed before it ended.', trace: [] })),
+};
 
 /** The runtime's side of one response stream. */
 export class ResponseSink {
   contentType = DEFAULT_CONTENT_TYPE;
   /** Written before the first chunk (set by HttpResponseStream.from). */
   prelude: string | undefined;
-  /** True once the handler wrote (or ended with a chunk): the content type is fixed from then on. */
+  /** True once the handler called write(): the content type is fixed from then on (end(chunk) does not count, as in 3.3.0). */
   started = false;
   /** Set once the POST is open: an uncaught error must then end it with trailers, never post /error. */
   opened = false;
@@ -141,7 +142,7 @@ export class ResponseStream extends Writable {
       sink.started = true;
       if (sink.prelude !== undefined) {
         super.write(sink.prelude);
-        super.write(PRELUDE_DELIMITER);
+        super.write(preludeDelimiter());
       }
     }
     return super.write(chunk, encoding as BufferEncoding, cb as WriteCallback);
@@ -175,9 +176,9 @@ export class ResponseStream extends Writable {
   }
 }
 
-/** `awslambda.HttpResponseStream`: the function-URL (HTTP integration) response on top of a response stream. */
-export const HttpResponseStream = {
-  from(underlyingStream: ResponseStream, prelude: unknown): ResponseStream {
+/** `awslambda.HttpResponseStream` (a class with a static `from`, as AWS's): the function-URL response on a stream. */
+export class HttpResponseStream {
+  static from(underlyingStream: ResponseStream, prelude: unknown): ResponseStream {
     underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
     const text = JSON.stringify(prelude);
     const sink = sinkOf(underlyingStream);
@@ -186,9 +187,9 @@ export const HttpResponseStream = {
       // Not a stream of this runtime (a test double): the hook AWS's streams read before their first write.
       (underlyingStream as unknown as Record<string, unknown>)['_onBeforeFirstWrite'] = (write: (chunk: unknown) => void) => {
         write(text);
-        write(PRELUDE_DELIMITER);
+        write(preludeDelimiter());
       };
     }
     return underlyingStream;
-  },
-};
+  }
+}

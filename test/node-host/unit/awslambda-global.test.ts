@@ -27,6 +27,8 @@ describe('installAwsLambdaGlobal', () => {
     g['awslambda'] = { stale: true };
     installAwsLambdaGlobal({});
     expect(g['awslambda']).toEqual({ streamifyResponse, HttpResponseStream });
+    // As AWS's: a class with a static from().
+    expect([typeof HttpResponseStream, HttpResponseStream.name, typeof HttpResponseStream.from]).toEqual(['function', 'HttpResponseStream', 'function']);
     const store = { getRequestId: () => 'r' };
     installAwsLambdaGlobal({}, store);
     expect((g['awslambda'] as Record<string, unknown>)['InvokeStore']).toBe(store);
